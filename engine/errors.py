@@ -1,0 +1,105 @@
+"""The exception tree of Baton: every error the engine raises derives from `BatonError`.
+
+```
+BatonError
+├── DefinitionError            an executor, handler or edge is declared wrongly (raised where it is declared)
+├── WorkflowValidationError    `build()` found problems; `.issues` lists every one of them
+├── WorkflowInputError         the start executor cannot accept the message a run was started with
+└── RunError                   a run stopped; `.run_id` and `.superstep` say where
+    ├── RoutingError           a message could not be routed (unknown target, bad selection, raising predicate,
+    │                          a drop in strict mode)
+    ├── ExecutorFailedError    a handler raised; `.executor_id`, the user's exception is `__cause__`
+    └── ConvergenceError       the run exceeded its superstep budget (`max_supersteps`)
+```
+
+`WorkflowInputError` is also a `TypeError`, because it is a misused argument. Exceptions never log themselves;
+the runner reports failures as events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.run import RunResult
+
+__all__ = [
+    "BatonError",
+    "ConvergenceError",
+    "DefinitionError",
+    "ExecutorFailedError",
+    "RoutingError",
+    "RunError",
+    "ValidationIssue",
+    "WorkflowInputError",
+    "WorkflowValidationError",
+]
+
+
+class BatonError(Exception):
+    """Root of every error Baton raises."""
+
+
+class DefinitionError(BatonError):
+    """An executor, handler or edge is declared in a way the engine cannot use."""
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationIssue:
+    """One problem found while validating a workflow graph."""
+
+    check: str
+    """Short name of the check that found it, e.g. ``"type_mismatch"``."""
+    message: str
+    """What is wrong and why, naming the executors in backticks."""
+    hint: str
+    """What to do about it."""
+    executor_ids: tuple[str, ...] = ()
+    """The executors involved, for tools that want to highlight them."""
+
+    def __str__(self) -> str:
+        return f"[{self.check}] {self.message} Fix: {self.hint}"
+
+
+class WorkflowValidationError(BatonError):
+    """`WorkflowBuilder.build()` found one or more problems; all of them are in `issues`."""
+
+    def __init__(self, issues: Sequence[ValidationIssue]) -> None:
+        self.issues = tuple(issues)
+        lines = "\n".join(f"  {n}. {issue}" for n, issue in enumerate(self.issues, 1))
+        super().__init__(f"workflow is invalid ({len(self.issues)} problem(s)):\n{lines}")
+
+
+class WorkflowInputError(BatonError, TypeError):
+    """The message given to `run()` cannot be handled by the start executor."""
+
+
+class RunError(BatonError):
+    """A run ended in `failed`; `run_id` and `superstep` locate it, `result` holds its events so far."""
+
+    def __init__(self, message: str, *, run_id: str = "", superstep: int = 0) -> None:
+        super().__init__(message)
+        self.run_id = run_id
+        self.superstep = superstep
+        self.result: RunResult | None = None
+        """The failed run's `RunResult` (status `failed`, every event up to the failure)."""
+
+
+class RoutingError(RunError):
+    """A message could not be routed along the graph's edges."""
+
+
+class ExecutorFailedError(RunError):
+    """A handler raised; the original exception is chained as `__cause__`."""
+
+    def __init__(
+        self, message: str, *, executor_id: str, run_id: str = "", superstep: int = 0
+    ) -> None:
+        super().__init__(message, run_id=run_id, superstep=superstep)
+        self.executor_id = executor_id
+
+
+class ConvergenceError(RunError):
+    """The run still had messages to deliver after `max_supersteps` supersteps."""

@@ -1,0 +1,60 @@
+"""The networkx view of a workflow: one node per executor, one edge per connection of an edge group.
+
+Validation, export and (later) analysis all read this graph, so the translation lives in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+
+import networkx as nx
+
+from engine.edges import (
+    EdgeGroup,
+    FanInEdgeGroup,
+    FanOutEdgeGroup,
+    SingleEdgeGroup,
+    SwitchCaseEdgeGroup,
+    callable_name,
+)
+from engine.executor import Executor
+
+__all__ = ["Connection", "build_graph", "connections"]
+
+Connection = tuple[str, str, str, str]
+"""``(source, target, kind, label)`` for one edge of one group."""
+
+
+def connections(group: EdgeGroup) -> Iterator[Connection]:
+    """Every ``(source, target, kind, label)`` a group declares, in declaration order."""
+    if isinstance(group, SingleEdgeGroup):
+        kind = "conditional" if group.condition is not None else "direct"
+        yield group.source, group.target, kind, callable_name(group.condition)
+    elif isinstance(group, FanOutEdgeGroup):
+        for target in group.target_ids:
+            yield group.source, target, "fan_out", callable_name(group.selection)
+    elif isinstance(group, FanInEdgeGroup):
+        for source in group.source_ids:
+            yield source, group.target, "fan_in", ""
+    else:
+        yield from _switch_connections(group)
+
+
+def _switch_connections(group: SwitchCaseEdgeGroup) -> Iterator[Connection]:
+    for number, (predicate, target) in enumerate(group.cases, 1):
+        yield group.source, target, "switch_case", f"case {number}: {callable_name(predicate)}"
+    if group.default is not None:
+        yield group.source, group.default, "switch_default", "default"
+
+
+def build_graph(
+    executors: Mapping[str, Executor], groups: Sequence[EdgeGroup]
+) -> nx.MultiDiGraph[str]:
+    """A `MultiDiGraph` with executor nodes (``executor_type``) and edges (``group``, ``kind``, ``label``)."""
+    graph: nx.MultiDiGraph[str] = nx.MultiDiGraph()
+    for executor_id, executor in executors.items():
+        graph.add_node(executor_id, executor_type=type(executor).__name__)
+    for index, group in enumerate(groups):
+        for source, target, kind, label in connections(group):
+            graph.add_edge(source, target, key=index, group=index, kind=kind, label=label)
+    return graph

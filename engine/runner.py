@@ -1,0 +1,191 @@
+"""The superstep loop: deliver pending messages, run the executors that have them, commit at the barrier.
+
+Each superstep, in four lines:
+  1. group `state.pending` by target, keeping delivery order (the executors' invocation order);
+  2. run each target's deliveries one at a time; different targets run concurrently;
+  3. at the barrier, commit executor state and shared state, then route every outbox into `state.pending`;
+  4. stop when nothing is pending, or fail when a handler raises or the superstep budget is spent.
+A failed superstep commits nothing and leaves `state.pending` and `state.superstep` as they were before it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from engine.context import DELETED, WorkflowContext, staged_writes
+from engine.errors import ConvergenceError, ExecutorFailedError, RunError
+from engine.events import (
+    ExecutorCompletedEvent,
+    ExecutorFailedEvent,
+    ExecutorInvokedEvent,
+    MessageDroppedEvent,
+    SuperstepCompletedEvent,
+    SuperstepStartedEvent,
+    WarningEvent,
+    WorkflowEvent,
+)
+from engine.executor import Executor
+from engine.log import get_logger, is_enabled
+from engine.routing import Router
+from engine.state import Delivery, RunState
+from engine.typecheck import type_name
+
+__all__ = ["Runner"]
+
+logger = get_logger(__name__)
+
+Emit = Callable[[WorkflowEvent], None]
+
+
+class Runner:
+    """Drives the supersteps of one run over a workflow's executors and router."""
+
+    __slots__ = ("_debug", "_emit", "_executors", "_max_supersteps", "_router", "_state")
+
+    def __init__(
+        self,
+        executors: Mapping[str, Executor],
+        router: Router,
+        state: RunState,
+        emit: Emit,
+        max_supersteps: int,
+    ) -> None:
+        self._executors = executors
+        self._router = router
+        self._state = state
+        self._emit = emit
+        self._max_supersteps = max_supersteps
+        self._debug = is_enabled(__name__, logging.DEBUG)
+
+    async def run_until_idle(self) -> None:
+        """Run supersteps until nothing is pending; raise a `RunError` when the run fails."""
+        state = self._state
+        while state.pending:
+            if state.superstep >= self._max_supersteps:
+                waiting = sorted({d.target_id for d in state.pending})
+                raise ConvergenceError(
+                    f"the run did not finish within {self._max_supersteps} supersteps; messages are "
+                    f"still waiting for {', '.join(f'`{t}`' for t in waiting)}. Raise "
+                    "`max_supersteps` if the work is legitimately longer, or bound the loop.",
+                    run_id=state.run_id,
+                    superstep=state.superstep,
+                )
+            await self._superstep()
+
+    async def _superstep(self) -> None:
+        state = self._state
+        pending = state.pending
+        state.superstep += 1
+        step = state.superstep
+        batches: dict[str, list[Delivery]] = {}
+        for delivery in pending:
+            batches.setdefault(delivery.target_id, []).append(delivery)
+        self._emit(SuperstepStartedEvent(step, tuple(batches)))
+        contexts = [self._context(target) for target in batches]
+        try:
+            await self._run_batches(batches, contexts)
+            self._commit(contexts)
+        except BaseException:
+            state.pending, state.superstep = pending, step - 1
+            raise
+        await self._router.route(
+            [(ctx.executor_id, staged_writes(ctx)[0]) for ctx in contexts], state, self._emit
+        )
+        self._emit(SuperstepCompletedEvent(step))
+        if self._debug:
+            logger.debug(
+                "superstep_completed",
+                superstep=step,
+                executors=len(batches),
+                next=len(state.pending),
+            )
+
+    def _context(self, executor_id: str) -> WorkflowContext[Any, Any]:
+        return WorkflowContext(
+            executor_id, self._state, self._router.targets_of(executor_id), self._emit
+        )
+
+    async def _run_batches(
+        self, batches: dict[str, list[Delivery]], contexts: list[WorkflowContext[Any, Any]]
+    ) -> None:
+        if len(batches) == 1:  # a lone executor needs no task: await it directly
+            (deliveries,) = batches.values()
+            await self._invoke(deliveries, contexts[0])
+            return
+        try:
+            async with asyncio.TaskGroup() as group:
+                for ctx, deliveries in zip(contexts, batches.values(), strict=True):
+                    group.create_task(self._invoke(deliveries, ctx))
+        except BaseExceptionGroup as failures:
+            raise _first_failure(failures) from None
+
+    async def _invoke(self, deliveries: list[Delivery], ctx: WorkflowContext[Any, Any]) -> None:
+        executor_id, step, emit = ctx.executor_id, self._state.superstep, self._emit
+        executor = self._executors[executor_id]
+        for delivery in deliveries:
+            spec = executor.handlers.find(delivery.payload)
+            if spec is None:
+                reason = f"`{executor_id}` has no handler for `{type(delivery.payload).__name__}`"
+                source = delivery.source_id or "input"
+                emit(
+                    MessageDroppedEvent(
+                        source, type_name(type(delivery.payload)), reason, executor_id
+                    )
+                )
+                continue
+            emit(ExecutorInvokedEvent(executor_id, step))
+            try:
+                await spec.func(executor, delivery.payload, ctx)
+            except Exception as exc:
+                emit(ExecutorFailedEvent(executor_id, step, type(exc).__name__, str(exc)))
+                raise ExecutorFailedError(
+                    f"executor `{executor_id}` failed in superstep {step} while handling "
+                    f"`{type(delivery.payload).__name__}` with `{spec.name}`: "
+                    f"{type(exc).__name__}: {exc}",
+                    executor_id=executor_id,
+                    run_id=self._state.run_id,
+                    superstep=step,
+                ) from exc
+            emit(ExecutorCompletedEvent(executor_id, step))
+
+    def _commit(self, contexts: list[WorkflowContext[Any, Any]]) -> None:
+        state = self._state
+        written_by: dict[str, str] = {}
+        for ctx in contexts:
+            _, wrote_state, value, shared = staged_writes(ctx)
+            if wrote_state:
+                state.executor_states[ctx.executor_id] = value
+            for key, item in shared.items():
+                if key in written_by:
+                    self._emit(
+                        WarningEvent(
+                            f"`{written_by[key]}` and `{ctx.executor_id}` both wrote shared key "
+                            f"`{key}` in superstep {state.superstep}; `{ctx.executor_id}` (later in "
+                            "invocation order) wins. Give each executor its own key.",
+                            ctx.executor_id,
+                        )
+                    )
+                written_by[key] = ctx.executor_id
+                if item is DELETED:
+                    state.shared_state.pop(key, None)
+                else:
+                    state.shared_state[key] = item
+
+
+def _first_failure(failures: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The error to report from a superstep whose tasks failed (a `RunError` when there is one)."""
+    leaves: list[BaseException] = []
+    stack: list[BaseException] = [failures]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, BaseExceptionGroup):
+            stack.extend(reversed(item.exceptions))
+        else:
+            leaves.append(item)
+    for leaf in leaves:
+        if isinstance(leaf, RunError):
+            return leaf
+    return leaves[0]

@@ -1,0 +1,40 @@
+"""`RunState`: everything that changes during one run, as a plain value that a checkpoint can capture.
+
+The workflow holds configuration only; a run owns one `RunState`. Nothing in it refers to tasks, contexts
+or executors, so it can be saved between supersteps and continued anywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.events import RunStatus
+
+__all__ = ["Delivery", "RunState"]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One message waiting to be handled by `target_id` in the next superstep."""
+
+    target_id: str
+    payload: Any
+    source_id: str | None
+    """`None` for the run's input message."""
+
+
+@dataclass(slots=True)
+class RunState:
+    """The mutable state of one run."""
+
+    run_id: str
+    superstep: int = 0
+    """Number of the last superstep started (0 before the first)."""
+    status: RunStatus = RunStatus.RUNNING
+    pending: list[Delivery] = field(default_factory=list)
+    """Messages to deliver in the next superstep, already in delivery order."""
+    fan_in_buffers: dict[int, dict[str, list[Any]]] = field(default_factory=dict)
+    """Partial fan-in sets: edge group index -> source id -> messages in send order."""
+    executor_states: dict[str, Any] = field(default_factory=dict)
+    shared_state: dict[str, Any] = field(default_factory=dict)
