@@ -9,6 +9,7 @@ never the first or the alphabetically smallest one; two handlers for the same ty
 from __future__ import annotations
 
 import inspect
+import os
 import sys
 import typing
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -36,6 +37,7 @@ HandlerFunc = Callable[[Any, Any, WorkflowContext[Any, Any]], Awaitable[Any]]
 FuncT = TypeVar("FuncT", bound=Callable[..., Awaitable[Any]])
 
 _HANDLER_MARK = "__baton_handler__"
+_ENGINE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 def handler(func: FuncT) -> FuncT:
@@ -215,7 +217,7 @@ def caller_scope() -> dict[str, Any]:
     frame: FrameType | None = sys._getframe(1)
     seen = 0
     while frame is not None and seen < 3:
-        if not str(frame.f_globals.get("__name__", "")).startswith("engine."):
+        if not frame.f_code.co_filename.startswith(_ENGINE_DIR):
             for key, value in frame.f_locals.items():
                 scope.setdefault(key, value)
             seen += 1

@@ -120,7 +120,8 @@ class Runner:
                 for ctx, deliveries in zip(contexts, batches.values(), strict=True):
                     group.create_task(self._invoke(deliveries, ctx))
         except BaseExceptionGroup as failures:
-            raise _first_failure(failures) from None
+            error = _first_failure(failures)
+            raise error from error.__cause__  # keep the user's exception as the cause
 
     async def _invoke(self, deliveries: list[Delivery], ctx: WorkflowContext[Any, Any]) -> None:
         executor_id, step, emit = ctx.executor_id, self._state.superstep, self._emit

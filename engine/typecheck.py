@@ -144,9 +144,25 @@ def is_compatible(source: object, target: object) -> bool:
     if not issubclass(source_cls, target_cls):
         return False
     source_args, target_args = get_args(source), get_args(target)
-    if not source_args or not target_args or len(source_args) != len(target_args):
+    if not source_args or not target_args:
+        return True  # a bare container stands for any element type
+    if issubclass(target_cls, tuple):
+        return _tuples_compatible(source_args, target_args)
+    if len(source_args) != len(target_args):
         return True
-    return all(
-        s is Ellipsis or t is Ellipsis or is_compatible(s, t)
-        for s, t in zip(source_args, target_args, strict=True)
-    )
+    return all(is_compatible(s, t) for s, t in zip(source_args, target_args, strict=True))
+
+
+def _tuples_compatible(source_args: tuple[Any, ...], target_args: tuple[Any, ...]) -> bool:
+    """``tuple[X, ...]`` against ``tuple[A, B]`` and friends: every element position must overlap."""
+    source_variadic = len(source_args) == 2 and source_args[1] is Ellipsis
+    target_variadic = len(target_args) == 2 and target_args[1] is Ellipsis
+    if source_variadic and target_variadic:
+        return is_compatible(source_args[0], target_args[0])
+    if source_variadic:
+        return all(is_compatible(source_args[0], t) for t in target_args)
+    if target_variadic:
+        return all(is_compatible(s, target_args[0]) for s in source_args)
+    if len(source_args) != len(target_args):
+        return False
+    return all(is_compatible(s, t) for s, t in zip(source_args, target_args, strict=True))

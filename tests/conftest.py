@@ -1,0 +1,1 @@
+"""Shared test configuration: every async test runs on a fresh event loop (pytest-asyncio auto mode)."""
