@@ -62,6 +62,8 @@ class WorkflowBuilder:
         self._strict = strict
         self._executors: dict[str, Executor] = {}
         self._conflicts: list[ValidationIssue] = []
+        self._impostors: list[Executor] = []
+        """Executors whose id was already taken by another instance (each reported once)."""
         self._references: list[str] = []
         self._groups: list[EdgeGroup] = []
         self._start: str | None = None
@@ -134,8 +136,7 @@ class WorkflowBuilder:
                 raise TypeError(
                     f"switch-case items are Case(...) or Default(...), got {type(item).__name__}"
                 )
-        default = defaults[0] if defaults else None
-        group = SwitchCaseEdgeGroup(self._ref(source), tuple(branches), default, len(defaults))
+        group = SwitchCaseEdgeGroup(self._ref(source), tuple(branches), tuple(defaults))
         self._groups.append(group)
         return self
 
@@ -168,7 +169,8 @@ class WorkflowBuilder:
             known = self._executors.get(executor.id)
             if known is None:
                 self._executors[executor.id] = executor
-            elif known is not executor:
+            elif known is not executor and all(other is not executor for other in self._impostors):
+                self._impostors.append(executor)
                 self._conflicts.append(
                     ValidationIssue(
                         "duplicate_id",

@@ -118,9 +118,13 @@ class SwitchCaseEdgeGroup:
 
     source: str
     cases: tuple[tuple[Condition, str], ...]
-    default: str | None
-    """`None` only while invalid: validation requires exactly one `Default`."""
-    default_count: int = 1
+    defaults: tuple[str, ...]
+    """Every `Default` declared; validation requires exactly one, all are kept so none looks unreachable."""
+
+    @property
+    def default(self) -> str | None:
+        """The branch taken when no case matches (`None` only in an invalid group)."""
+        return self.defaults[0] if self.defaults else None
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -130,10 +134,7 @@ class SwitchCaseEdgeGroup:
     @property
     def targets(self) -> tuple[str, ...]:
         """The executors this group can deliver to (cases first, default last)."""
-        ids = [target for _, target in self.cases]
-        if self.default is not None:
-            ids.append(self.default)
-        return tuple(dict.fromkeys(ids))
+        return tuple(dict.fromkeys([*(target for _, target in self.cases), *self.defaults]))
 
 
 EdgeGroup: TypeAlias = SingleEdgeGroup | FanOutEdgeGroup | FanInEdgeGroup | SwitchCaseEdgeGroup

@@ -23,6 +23,37 @@ def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", text)
 
 
+_MERMAID_RESERVED = frozenset({"end", "graph", "subgraph", "flowchart", "style", "class", "click"})
+
+
+class _NodeIds:
+    """Distinct node ids for executor paths and join nodes, so no two things merge in a diagram.
+
+    Mermaid ids are sanitized (``a-b`` and ``a_b`` would collide) and avoid reserved words; DOT ids are
+    the paths themselves, but a join node must not merge with an executor that happens to be named
+    like it.
+    """
+
+    def __init__(self, *, sanitize: bool) -> None:
+        self._sanitize = sanitize
+        self._ids: dict[str, str] = {}
+        self._used: set[str] = set()
+
+    def __call__(self, path: str) -> str:
+        known = self._ids.get(path)
+        if known is not None:
+            return known
+        base = _safe(path) if self._sanitize else path
+        if self._sanitize and base.lower() in _MERMAID_RESERVED:
+            base += "_"
+        candidate, suffix = base, 2
+        while candidate in self._used:
+            candidate, suffix = f"{base}_{suffix}", suffix + 1
+        self._ids[path] = candidate
+        self._used.add(candidate)
+        return candidate
+
+
 def _mermaid_label(text: str) -> str:
     return text.replace('"', "#quot;")
 
@@ -30,13 +61,15 @@ def _mermaid_label(text: str) -> str:
 def to_mermaid(workflow: Workflow) -> str:
     """A Mermaid ``flowchart TD`` of `workflow`, nested workflows included."""
     lines = ["flowchart TD"]
-    _mermaid_body(workflow, "", lines, "  ")
+    _mermaid_body(workflow, "", lines, "  ", _NodeIds(sanitize=True))
     return "\n".join(lines) + "\n"
 
 
-def _mermaid_body(workflow: Workflow, prefix: str, lines: list[str], indent: str) -> None:
+def _mermaid_body(
+    workflow: Workflow, prefix: str, lines: list[str], indent: str, ids: _NodeIds
+) -> None:
     def node(executor_id: str) -> str:
-        return _safe(prefix + executor_id)
+        return ids(prefix + executor_id)
 
     for executor_id, executor in workflow.executors.items():
         kind = type(executor).__name__
@@ -45,14 +78,14 @@ def _mermaid_body(workflow: Workflow, prefix: str, lines: list[str], indent: str
             lines.append(
                 f'{indent}subgraph {node(executor_id)} ["{executor_id}: sub-workflow{start}"]'
             )
-            _mermaid_body(executor.workflow, f"{prefix}{executor_id}/", lines, indent + "  ")
+            _mermaid_body(executor.workflow, f"{prefix}{executor_id}/", lines, indent + "  ", ids)
             lines.append(f"{indent}end")
         else:
             label = _mermaid_label(f"{executor_id}{start}<br/>{kind}")
             lines.append(f'{indent}{node(executor_id)}["{label}"]')
     for index, group in enumerate(workflow.edge_groups):
         if isinstance(group, FanInEdgeGroup):
-            join = _safe(f"{prefix}join_{index}")
+            join = ids(f"{prefix}join {index}")
             lines.append(f"{indent}{join}((join))")
             for source in group.source_ids:
                 lines.append(f"{indent}{node(source)} -->|fan-in| {join}")
@@ -70,56 +103,70 @@ def _edge_text(kind: str, label: str) -> str:
     return label
 
 
+def _dot_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
 def _dot_quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return f'"{_dot_escape(text)}"'
 
 
 def to_dot(workflow: Workflow) -> str:
     """A Graphviz ``digraph`` of `workflow`; sub-workflows are ``cluster_`` subgraphs."""
     lines = [f"digraph {_dot_quote(workflow.name)} {{", "  compound=true;", "  node [shape=box];"]
-    _dot_body(workflow, "", lines, "  ")
+    _dot_body(workflow, "", lines, "  ", _NodeIds(sanitize=False))
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
-def _dot_anchor(workflow: Workflow, executor_id: str, prefix: str) -> tuple[str, str]:
+def _dot_cluster(path: str) -> str:
+    return _dot_quote(f"cluster_{path}")
+
+
+def _dot_anchor(
+    workflow: Workflow, executor_id: str, prefix: str, ids: _NodeIds
+) -> tuple[str, str]:
     """The node an edge to or from `executor_id` attaches to, and the cluster it clips to."""
     executor = workflow.executors[executor_id]
     if isinstance(executor, WorkflowExecutor):
         inner_prefix = f"{prefix}{executor_id}/"
-        inner, _ = _dot_anchor(executor.workflow, executor.workflow.start_executor_id, inner_prefix)
-        return inner, f"cluster_{_safe(prefix + executor_id)}"
-    return prefix + executor_id, ""
+        inner_start = executor.workflow.start_executor_id
+        inner, _ = _dot_anchor(executor.workflow, inner_start, inner_prefix, ids)
+        return inner, _dot_cluster(prefix + executor_id)
+    return _dot_quote(ids(prefix + executor_id)), ""
 
 
-def _dot_body(workflow: Workflow, prefix: str, lines: list[str], indent: str) -> None:
+def _dot_body(
+    workflow: Workflow, prefix: str, lines: list[str], indent: str, ids: _NodeIds
+) -> None:
     for executor_id, executor in workflow.executors.items():
         if isinstance(executor, WorkflowExecutor):
-            lines.append(f"{indent}subgraph cluster_{_safe(prefix + executor_id)} {{")
+            lines.append(f"{indent}subgraph {_dot_cluster(prefix + executor_id)} {{")
             lines.append(f"{indent}  label={_dot_quote(executor_id + ': sub-workflow')};")
-            _dot_body(executor.workflow, f"{prefix}{executor_id}/", lines, indent + "  ")
+            _dot_body(executor.workflow, f"{prefix}{executor_id}/", lines, indent + "  ", ids)
             lines.append(f"{indent}}}")
             continue
         style = ", peripheries=2" if executor_id == workflow.start_executor_id else ""
-        label = f"{executor_id}\\n{type(executor).__name__}"
-        lines.append(f'{indent}{_dot_quote(prefix + executor_id)} [label="{label}"{style}];')
+        label = f"{_dot_escape(executor_id)}\\n{type(executor).__name__}"
+        node = _dot_quote(ids(prefix + executor_id))
+        lines.append(f'{indent}{node} [label="{label}"{style}];')
     for index, group in enumerate(workflow.edge_groups):
         if isinstance(group, FanInEdgeGroup):
-            join = _dot_quote(f"{prefix}join_{index}")
+            join = _dot_quote(ids(f"{prefix}join_{index}"))
             lines.append(f"{indent}{join} [shape=circle, label=join];")
             for source in group.source_ids:
-                lines.append(_dot_edge(workflow, prefix, source, None, "fan-in", indent, join))
-            lines.append(_dot_edge(workflow, prefix, None, group.target, "", indent, join))
+                lines.append(_dot_edge(workflow, prefix, ids, source, None, "fan-in", indent, join))
+            lines.append(_dot_edge(workflow, prefix, ids, None, group.target, "", indent, join))
             continue
         for source, target, kind, label in connections(group):
-            lines.append(
-                _dot_edge(workflow, prefix, source, target, _edge_text(kind, label), indent)
-            )
+            text = _edge_text(kind, label)
+            lines.append(_dot_edge(workflow, prefix, ids, source, target, text, indent))
 
 
 def _dot_edge(
     workflow: Workflow,
     prefix: str,
+    ids: _NodeIds,
     source: str | None,
     target: str | None,
     label: str,
@@ -129,13 +176,11 @@ def _dot_edge(
     attributes: list[str] = []
     tail = head = join
     if source is not None:
-        node, cluster = _dot_anchor(workflow, source, prefix)
-        tail = _dot_quote(node)
+        tail, cluster = _dot_anchor(workflow, source, prefix, ids)
         if cluster:
             attributes.append(f"ltail={cluster}")
     if target is not None:
-        node, cluster = _dot_anchor(workflow, target, prefix)
-        head = _dot_quote(node)
+        head, cluster = _dot_anchor(workflow, target, prefix, ids)
         if cluster:
             attributes.append(f"lhead={cluster}")
     if label:

@@ -43,18 +43,22 @@ def connections(group: EdgeGroup) -> Iterator[Connection]:
 def _switch_connections(group: SwitchCaseEdgeGroup) -> Iterator[Connection]:
     for number, (predicate, target) in enumerate(group.cases, 1):
         yield group.source, target, "switch_case", f"case {number}: {callable_name(predicate)}"
-    if group.default is not None:
-        yield group.source, group.default, "switch_default", "default"
+    for default in group.defaults:
+        yield group.source, default, "switch_default", "default"
 
 
 def build_graph(
     executors: Mapping[str, Executor], groups: Sequence[EdgeGroup]
 ) -> nx.MultiDiGraph[str]:
-    """A `MultiDiGraph` with executor nodes (``executor_type``) and edges (``group``, ``kind``, ``label``)."""
+    """A `MultiDiGraph` with executor nodes (``executor_type``) and edges (``group``, ``kind``, ``label``).
+
+    Every connection is its own edge, so two switch cases (or a case and the default) that lead to the
+    same target stay two edges.
+    """
     graph: nx.MultiDiGraph[str] = nx.MultiDiGraph()
     for executor_id, executor in executors.items():
         graph.add_node(executor_id, executor_type=type(executor).__name__)
     for index, group in enumerate(groups):
         for source, target, kind, label in connections(group):
-            graph.add_edge(source, target, key=index, group=index, kind=kind, label=label)
+            graph.add_edge(source, target, group=index, kind=kind, label=label)
     return graph

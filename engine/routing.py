@@ -1,15 +1,17 @@
 """Edge delivery: turn one superstep's sent messages into the next superstep's deliveries.
 
-Input: each executor's outbox, in superstep order. Output: `RunState.pending`, ordered by edge group
-declaration, then source, then send order, plus updated fan-in buffers. A message that no edge or handler
-accepts becomes a `MessageDroppedEvent` (or a `RoutingError` in strict mode); a false condition or an empty
-selection is routing, not a drop. Only predicates and selections are awaited here; nothing else runs.
+Input: each executor's outbox, in superstep order, and the committed run state (read only). Output: a
+`RoutingPlan`: the next deliveries, ordered by edge group declaration, then source, then send order; the
+new contents of every fan-in buffer it touched; and the drops. The runner commits the plan together with
+the superstep's state writes, so a routing failure (a raising predicate, a bad selection, a drop in strict
+mode) leaves the run exactly as it was. A false condition or an empty selection is routing, not a drop.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from engine.edges import (
@@ -21,13 +23,13 @@ from engine.edges import (
     callable_name,
 )
 from engine.errors import RoutingError
-from engine.events import MessageDroppedEvent, WorkflowEvent
+from engine.events import MessageDroppedEvent
 from engine.executor import Executor
 from engine.log import get_logger
 from engine.state import Delivery, RunState
 from engine.typecheck import type_name
 
-__all__ = ["Outbox", "Router"]
+__all__ = ["Outbox", "Router", "RoutingPlan"]
 
 logger = get_logger(__name__)
 
@@ -37,6 +39,25 @@ Outbox = tuple[str, list[tuple[Any, str | None]]]
 # Outcome flags of routing one message through one group; a message is dropped when some group
 # rejected it (no handler) and none delivered it. A false condition sets neither flag.
 _ROUTED, _DELIVERED, _REJECTED = 0, 1, 2
+
+
+@dataclass(slots=True)
+class RoutingPlan:
+    """What one superstep's messages become; applied by the runner at the barrier."""
+
+    pending: list[Delivery] = field(default_factory=list)
+    fan_in_buffers: dict[int, dict[str, list[Any]] | None] = field(default_factory=dict)
+    """New contents of each touched fan-in buffer; `None` when the group released its list."""
+    dropped: list[MessageDroppedEvent] = field(default_factory=list)
+
+    def apply(self, state: RunState) -> None:
+        """Commit the plan to `state`."""
+        state.pending = self.pending
+        for index, buffers in self.fan_in_buffers.items():
+            if buffers is None:
+                state.fan_in_buffers.pop(index, None)
+            else:
+                state.fan_in_buffers[index] = buffers
 
 
 class Router:
@@ -61,31 +82,39 @@ class Router:
         """Every executor `source` has an edge to."""
         return self._targets_of.get(source, frozenset())
 
-    async def route(
-        self, outboxes: Sequence[Outbox], state: RunState, emit: Callable[[WorkflowEvent], None]
-    ) -> None:
-        """Route every sent message and store the next superstep's deliveries in `state.pending`."""
+    async def route(self, outboxes: Sequence[Outbox], state: RunState) -> RoutingPlan:
+        """Plan where every sent message goes; `state` is only read."""
+        plan = RoutingPlan()
         keyed: list[tuple[int, Delivery]] = []
         touched_fan_ins: dict[int, FanInEdgeGroup] = {}
         for source, sends in outboxes:
             groups = self._by_source.get(source)
             for message, target_id in sends:
                 if not groups:
-                    self._drop(source, message, f"`{source}` has no outgoing edges", emit, state)
+                    self._drop(source, message, f"`{source}` has no outgoing edges", plan, state)
                     continue
                 flags = _ROUTED
                 for index, group in groups:
                     if target_id is None or target_id in group.targets:
                         flags |= await self._route_group(
-                            index, group, source, message, target_id, keyed, state, touched_fan_ins
+                            index,
+                            group,
+                            source,
+                            message,
+                            target_id,
+                            keyed,
+                            state,
+                            plan,
+                            touched_fan_ins,
                         )
                 if flags == _REJECTED:
-                    self._drop_unaccepted(source, message, target_id, emit, state)
+                    self._drop_unaccepted(source, message, target_id, plan, state)
         for index in sorted(touched_fan_ins):
-            self._release_fan_in(index, touched_fan_ins[index], state, keyed, emit)
+            self._release_fan_in(index, touched_fan_ins[index], plan, keyed, state)
         if len(keyed) > 1:
             keyed.sort(key=lambda item: item[0])
-        state.pending = [delivery for _, delivery in keyed]
+        plan.pending = [delivery for _, delivery in keyed]
+        return plan
 
     async def _route_group(
         self,
@@ -96,6 +125,7 @@ class Router:
         target_id: str | None,
         keyed: list[tuple[int, Delivery]],
         state: RunState,
+        plan: RoutingPlan,
         fan_ins: dict[int, FanInEdgeGroup],
     ) -> int:
         if isinstance(group, SingleEdgeGroup):
@@ -105,7 +135,11 @@ class Router:
                 return _ROUTED
             return self._deliver(index, group.target, message, source, keyed)
         if isinstance(group, FanInEdgeGroup):
-            buffers = state.fan_in_buffers.setdefault(index, {})
+            buffers = plan.fan_in_buffers.get(index)
+            if buffers is None:  # copy on first touch: the committed buffer stays intact
+                committed = state.fan_in_buffers.get(index, {})
+                buffers = {s: list(messages) for s, messages in committed.items()}
+                plan.fan_in_buffers[index] = buffers
             buffers.setdefault(source, []).append(message)
             fan_ins[index] = group
             return _DELIVERED
@@ -125,9 +159,10 @@ class Router:
     def _deliver(
         self, index: int, target: str, message: Any, source: str, keyed: list[tuple[int, Delivery]]
     ) -> int:
-        if self._executors[target].handlers.find(message) is None:
+        spec = self._executors[target].handlers.find(message)
+        if spec is None:
             return _REJECTED
-        keyed.append((index, Delivery(target, message, source)))
+        keyed.append((index, Delivery(target, message, source, spec)))
         return _DELIVERED
 
     async def _ask(
@@ -184,14 +219,15 @@ class Router:
         self,
         index: int,
         group: FanInEdgeGroup,
-        state: RunState,
+        plan: RoutingPlan,
         keyed: list[tuple[int, Delivery]],
-        emit: Callable[[WorkflowEvent], None],
+        state: RunState,
     ) -> None:
-        buffers = state.fan_in_buffers[index]
+        buffers = plan.fan_in_buffers[index]
+        assert buffers is not None
         if not all(buffers.get(source) for source in group.source_ids):
             return
-        del state.fan_in_buffers[index]
+        plan.fan_in_buffers[index] = None
         joined = [message for source in group.source_ids for message in buffers[source]]
         if (
             self._deliver(index, group.target, joined, "+".join(group.source_ids), keyed)
@@ -201,14 +237,14 @@ class Router:
                 f"the fan-in into `{group.target}` collected a list, but `{group.target}` has no "
                 "handler that accepts it; give it a handler for `list[T]`."
             )
-            self._drop(group.source_ids[0], joined, reason, emit, state, group.target)
+            self._drop(group.source_ids[0], joined, reason, plan, state, group.target)
 
     def _drop_unaccepted(
         self,
         source: str,
         message: Any,
         target_id: str | None,
-        emit: Callable[[WorkflowEvent], None],
+        plan: RoutingPlan,
         state: RunState,
     ) -> None:
         targets = sorted(self._targets_of.get(source, ())) if target_id is None else [target_id]
@@ -217,14 +253,14 @@ class Router:
             f"no edge from `{source}` leads to an executor that accepts `{type(message).__name__}` "
             f"(tried {names}); add a handler for it or change what `{source}` sends."
         )
-        self._drop(source, message, reason, emit, state, target_id)
+        self._drop(source, message, reason, plan, state, target_id)
 
     def _drop(
         self,
         source: str,
         message: Any,
         reason: str,
-        emit: Callable[[WorkflowEvent], None],
+        plan: RoutingPlan,
         state: RunState,
         target_id: str | None = None,
     ) -> None:
@@ -236,4 +272,4 @@ class Router:
                 superstep=state.superstep,
             )
         logger.warning("message_dropped", source=source, message_type=message_type, reason=reason)
-        emit(MessageDroppedEvent(source, message_type, reason, target_id))
+        plan.dropped.append(MessageDroppedEvent(source, message_type, reason, target_id))

@@ -108,6 +108,7 @@ class Run:
         """Drive the run, yielding each event as it happens; raise its `RunError` if it fails."""
         queue: asyncio.Queue[WorkflowEvent | None] = asyncio.Queue()
         self._listener = queue
+        self._runner.yield_every = 1  # the consumer should see each superstep's events promptly
         task = asyncio.create_task(self._drive())
         task.add_done_callback(lambda _: queue.put_nowait(None))
         try:

@@ -3,9 +3,9 @@
 Each superstep, in four lines:
   1. group `state.pending` by target, keeping delivery order (the executors' invocation order);
   2. run each target's deliveries one at a time; different targets run concurrently;
-  3. at the barrier, commit executor state and shared state, then route every outbox into `state.pending`;
-  4. stop when nothing is pending, or fail when a handler raises or the superstep budget is spent.
-A failed superstep commits nothing and leaves `state.pending` and `state.superstep` as they were before it.
+  3. at the barrier, plan the routing of every outbox, then commit state writes and the plan together;
+  4. stop when nothing is pending, or fail when a handler or routing raises or the budget is spent.
+A failed superstep commits nothing: the run state is exactly as it was before the superstep began.
 """
 
 from __future__ import annotations
@@ -43,7 +43,15 @@ Emit = Callable[[WorkflowEvent], None]
 class Runner:
     """Drives the supersteps of one run over a workflow's executors and router."""
 
-    __slots__ = ("_debug", "_emit", "_executors", "_max_supersteps", "_router", "_state")
+    __slots__ = (
+        "_debug",
+        "_emit",
+        "_executors",
+        "_max_supersteps",
+        "_router",
+        "_state",
+        "yield_every",
+    )
 
     def __init__(
         self,
@@ -52,6 +60,7 @@ class Runner:
         state: RunState,
         emit: Emit,
         max_supersteps: int,
+        yield_every: int = 16,
     ) -> None:
         self._executors = executors
         self._router = router
@@ -59,6 +68,8 @@ class Runner:
         self._emit = emit
         self._max_supersteps = max_supersteps
         self._debug = is_enabled(__name__, logging.DEBUG)
+        self.yield_every = yield_every
+        """Supersteps between forced yields to the event loop (see `_superstep`)."""
 
     async def run_until_idle(self) -> None:
         """Run supersteps until nothing is pending; raise a `RunError` when the run fails."""
@@ -87,14 +98,21 @@ class Runner:
         contexts = [self._context(target) for target in batches]
         try:
             await self._run_batches(batches, contexts)
-            self._commit(contexts)
+            outboxes = [(ctx.executor_id, staged_writes(ctx)[0]) for ctx in contexts]
+            plan = await self._router.route(outboxes, state)
         except BaseException:
             state.pending, state.superstep = pending, step - 1
             raise
-        await self._router.route(
-            [(ctx.executor_id, staged_writes(ctx)[0]) for ctx in contexts], state, self._emit
-        )
+        self._commit(contexts)
+        plan.apply(state)
+        for dropped in plan.dropped:
+            self._emit(dropped)
         self._emit(SuperstepCompletedEvent(step))
+        if step % self.yield_every == 0:
+            # A lone executor is awaited without a task; if its handler never suspends, the run would
+            # hold the event loop until it ends. Yielding here keeps sibling runs, timeouts and stream
+            # consumers moving, at ~3 us a yield.
+            await asyncio.sleep(0)
         if self._debug:
             logger.debug(
                 "superstep_completed",
@@ -127,7 +145,7 @@ class Runner:
         executor_id, step, emit = ctx.executor_id, self._state.superstep, self._emit
         executor = self._executors[executor_id]
         for delivery in deliveries:
-            spec = executor.handlers.find(delivery.payload)
+            spec = delivery.handler or executor.handlers.find(delivery.payload)
             if spec is None:
                 reason = f"`{executor_id}` has no handler for `{type(delivery.payload).__name__}`"
                 source = delivery.source_id or "input"

@@ -7,9 +7,12 @@ or executors, so it can be saved between supersteps and continued anywhere.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.events import RunStatus
+
+if TYPE_CHECKING:
+    from engine.executor import HandlerSpec
 
 __all__ = ["Delivery", "RunState"]
 
@@ -22,6 +25,8 @@ class Delivery:
     payload: Any
     source_id: str | None
     """`None` for the run's input message."""
+    handler: HandlerSpec | None = field(default=None, compare=False, repr=False)
+    """The handler routing already chose (a cache, not part of the value: never saved)."""
 
 
 @dataclass(slots=True)

@@ -12,7 +12,13 @@ from typing import Any
 
 import networkx as nx
 
-from engine.edges import EdgeGroup, FanInEdgeGroup, FanOutEdgeGroup, SwitchCaseEdgeGroup
+from engine.edges import (
+    EdgeGroup,
+    FanInEdgeGroup,
+    FanOutEdgeGroup,
+    SingleEdgeGroup,
+    SwitchCaseEdgeGroup,
+)
 from engine.errors import ValidationIssue
 from engine.executor import Executor
 from engine.graph import connections
@@ -48,10 +54,10 @@ def validate(
 
 def _group_shapes(groups: Sequence[EdgeGroup]) -> Iterator[ValidationIssue]:
     for group in groups:
-        if isinstance(group, SwitchCaseEdgeGroup) and group.default_count != 1:
+        if isinstance(group, SwitchCaseEdgeGroup) and len(group.defaults) != 1:
             yield ValidationIssue(
                 "switch_default",
-                f"the switch-case group from `{group.source}` has {group.default_count} `Default` "
+                f"the switch-case group from `{group.source}` has {len(group.defaults)} `Default` "
                 "branches; it needs exactly one so every message has somewhere to go.",
                 "end the case list with exactly one `Default(target)`.",
                 (group.source,),
@@ -77,6 +83,8 @@ def _group_shapes(groups: Sequence[EdgeGroup]) -> Iterator[ValidationIssue]:
 def _duplicate_edges(groups: Sequence[EdgeGroup]) -> Iterator[ValidationIssue]:
     seen: set[tuple[str, str]] = set()
     for group in groups:
+        if isinstance(group, SingleEdgeGroup) and group.condition is not None:
+            continue  # several conditional edges between one pair are branching, like switch cases
         pairs = [(source, target) for source, target, _, _ in connections(group)]
         if isinstance(group, SwitchCaseEdgeGroup):
             pairs = list(
@@ -110,49 +118,72 @@ def _unreachable(start_id: str, graph: nx.MultiDiGraph[str]) -> Iterator[Validat
 def _edge_types(
     executors: Mapping[str, Executor], groups: Sequence[EdgeGroup]
 ) -> Iterator[ValidationIssue]:
-    checked: set[tuple[str, str, bool]] = set()
+    checked: set[tuple[str, str]] = set()
     for group in groups:
-        for source, target, kind, _ in connections(group):
-            key = (source, target, kind == "fan_in")
-            if key in checked or source not in executors or target not in executors:
+        if isinstance(group, FanInEdgeGroup):
+            yield from _fan_in_types(group, executors)
+            continue
+        for source, target, _, _ in connections(group):
+            if (source, target) in checked:
                 continue
-            checked.add(key)
-            issue = _edge_type_issue(executors[source], executors[target], fan_in=kind == "fan_in")
+            checked.add((source, target))
+            issue = _edge_type_issue(executors[source], executors[target])
             if issue is not None:
                 yield issue
 
 
-def _edge_type_issue(source: Executor, target: Executor, *, fan_in: bool) -> ValidationIssue | None:
+def _sends_nothing(source: Executor, target: Executor) -> ValidationIssue:
+    return ValidationIssue(
+        "type_mismatch",
+        f"`{source.id}` declares that it sends nothing, but it has an edge to `{target.id}`.",
+        f"declare what `{source.id}` sends (`WorkflowContext[T]` or a return annotation), or "
+        "remove the edge.",
+        (source.id, target.id),
+    )
+
+
+def _edge_type_issue(source: Executor, target: Executor) -> ValidationIssue | None:
     sends = source.output_types
     if not sends:
-        return ValidationIssue(
-            "type_mismatch",
-            f"`{source.id}` declares that it sends nothing, but it has an edge to `{target.id}`.",
-            f"declare what `{source.id}` sends (`WorkflowContext[T]` or a return annotation), or "
-            "remove the edge.",
-            (source.id, target.id),
-        )
+        return _sends_nothing(source, target)
     accepts = target.input_types
-    if any(is_any(t) for t in sends):
+    if any(is_any(t) for t in sends) or any(is_compatible(s, a) for s in sends for a in accepts):
         return None
-    carried: list[Any] = [list[t] for t in sends] if fan_in else list(sends)  # type: ignore[valid-type]
-    if any(is_compatible(c, a) for c in carried for a in accepts):
-        return None
-    sent = " | ".join(type_name(t) for t in carried)
+    sent = " | ".join(type_name(t) for t in sends)
     accepted = " | ".join(type_name(t) for t in accepts) or "nothing"
-    if fan_in:
-        return ValidationIssue(
-            "fan_in_type",
-            f"the fan-in into `{target.id}` delivers `{sent}`, but `{target.id}` accepts `{accepted}`.",
-            f"give `{target.id}` a handler for `{sent}` (a fan-in target receives one list).",
-            (source.id, target.id),
-        )
     return ValidationIssue(
         "type_mismatch",
         f"`{source.id}` sends `{sent}`, but `{target.id}` accepts `{accepted}`; no message could "
         "cross this edge.",
         f"add a handler for `{sent}` to `{target.id}`, or change what `{source.id}` sends.",
         (source.id, target.id),
+    )
+
+
+def _fan_in_types(
+    group: FanInEdgeGroup, executors: Mapping[str, Executor]
+) -> Iterator[ValidationIssue]:
+    """One check per fan-in: its target must accept a list of what the sources send."""
+    target = executors[group.target]
+    elements: list[object] = []
+    for source_id in group.source_ids:
+        source = executors[source_id]
+        if not source.output_types:
+            yield _sends_nothing(source, target)
+        elements.extend(t for t in source.output_types if t not in elements)
+    if not elements or any(is_any(t) for t in elements):
+        return
+    carried: list[Any] = [list[t] for t in elements]  # type: ignore[valid-type]
+    if any(is_compatible(c, a) for c in carried for a in target.input_types):
+        return
+    delivered = f"list[{' | '.join(type_name(t) for t in elements)}]"
+    accepted = " | ".join(type_name(t) for t in target.input_types) or "nothing"
+    yield ValidationIssue(
+        "fan_in_type",
+        f"the fan-in into `{target.id}` delivers `{delivered}`, but `{target.id}` accepts "
+        f"`{accepted}`.",
+        f"give `{target.id}` a handler for `{delivered}` (a fan-in target receives one list).",
+        (*group.source_ids, target.id),
     )
 
 

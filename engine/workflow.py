@@ -168,7 +168,7 @@ class Workflow:
         return run.stream() if stream else run.execute()
 
     def to_networkx(self) -> nx.MultiDiGraph[str]:
-        """The graph as a networkx `MultiDiGraph` (one edge per connection, keyed by edge group)."""
+        """The graph as a networkx `MultiDiGraph` (one edge per connection; `group` names its edge group)."""
         return build_graph(self._executors, self._edge_groups)
 
     def to_mermaid(self) -> str:

@@ -359,3 +359,60 @@ async def test_superstep_started_lists_active_executors_in_delivery_order() -> N
     result = await workflow.run({"x": asyncio.Event(), "y": asyncio.Event()})
     started = [e for e in result.events if isinstance(e, SuperstepStartedEvent)]
     assert [s.executor_ids for s in started] == [("split",), ("x", "y")]
+
+
+class StatefulSender(Executor):
+    @handler
+    async def on(self, n: int, ctx: WorkflowContext[int]) -> None:
+        ctx.set_state("ran")
+        ctx.shared.set("k", "written")
+        await ctx.send_message(n)
+
+
+async def test_a_routing_failure_commits_nothing() -> None:
+    from engine import RoutingError
+
+    def explode(n: int) -> bool:
+        raise ValueError("bad predicate")
+
+    sender = StatefulSender("a")
+    workflow = (
+        WorkflowBuilder(start_executor=sender)
+        .add_edge(sender, Counter("b"), condition=explode)
+        .build()
+    )
+    run = workflow.start(1)
+    with pytest.raises(RoutingError, match="predicate `explode`"):
+        await run.execute()
+    assert run.state.superstep == 0
+    assert [d.target_id for d in run.state.pending] == ["a"]
+    assert run.state.executor_states == {} and run.state.shared_state == {}
+
+
+def long_loop() -> WorkflowBuilder:
+    @executor(id="spin")
+    async def spin(n: int, ctx: WorkflowContext[int, int]) -> None:  # never suspends by itself
+        if n < 200:
+            await ctx.send_message(n + 1)
+        else:
+            await ctx.yield_output(n)
+
+    return WorkflowBuilder(start_executor=spin, max_supersteps=500).add_edge(spin, spin)
+
+
+async def test_a_long_run_yields_to_the_event_loop_while_it_runs() -> None:
+    with pytest.warns(UserWarning, match="edge to itself"):
+        run = long_loop().build().start(0)
+    task = asyncio.create_task(run.execute())
+    await asyncio.sleep(0)
+    seen = run.state.superstep  # a run that never yields would already be finished here
+    result = await task
+    assert 0 < seen < result.supersteps == 201
+
+
+async def test_streaming_delivers_each_superstep_before_the_next_one_runs() -> None:
+    with pytest.warns(UserWarning, match="edge to itself"):
+        run = long_loop().build().start(0)
+    async for event in run.stream():
+        if event.type == "superstep_completed":
+            assert run.state.superstep <= event.superstep + 1  # type: ignore[attr-defined]

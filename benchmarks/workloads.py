@@ -1,0 +1,300 @@
+"""The benchmark workloads, each as an engine version and a floor version, and their registry.
+
+Every workload is set up once (workflows and floor graphs built outside the timed region, except for the
+build workload, whose whole point is the build) and yields one awaitable per variant. Each variant
+returns a value the harness compares with the workload's `expected` value after timing, so a variant
+that computes the wrong thing fails loudly instead of looking fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from benchmarks import floor
+from engine import Case, Default, Executor, Workflow, WorkflowBuilder, WorkflowContext, handler
+
+__all__ = ["ENGINE", "FLOOR", "LEAN_FLOOR", "WORKLOADS", "Thunk", "Workload"]
+
+ENGINE, FLOOR, LEAN_FLOOR = "engine", "floor", "lean floor"
+
+Thunk = Callable[[], Awaitable[Any]]
+"""One timed call: runs the workload once on one variant and returns its checkable result."""
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """A named workload: how to set it up and what every variant must compute."""
+
+    name: str
+    description: str
+    setup: Callable[[], dict[str, Thunk]]
+    """Builds everything untimed; returns the timed call of each variant (`ENGINE`, `FLOOR`, ...)."""
+    expected: Any
+    budget_ratio: float | None = None
+    """The DESIGN.md budget as engine median / floor median, when this workload has one."""
+    budget_ms: float | None = None
+    """An absolute budget for the engine median, for workloads without a floor."""
+
+
+# --- engine executors ------------------------------------------------------------------------------
+
+
+class Step(Executor):
+    """Adds one to the counter and passes it on."""
+
+    @handler
+    async def on_int(self, n: int, ctx: WorkflowContext[int]) -> None:
+        await ctx.send_message(n + 1)
+
+
+class Finish(Executor):
+    """Adds one to the counter and yields it as the workflow output."""
+
+    @handler
+    async def on_int(self, n: int, ctx: WorkflowContext[None, int]) -> None:
+        await ctx.yield_output(n + 1)
+
+
+class Forward(Executor):
+    """Passes the counter on unchanged."""
+
+    @handler
+    async def on_int(self, n: int, ctx: WorkflowContext[int]) -> None:
+        await ctx.send_message(n)
+
+
+class Report(Executor):
+    """Yields the counter it receives as the workflow output."""
+
+    @handler
+    async def on_int(self, n: int, ctx: WorkflowContext[None, int]) -> None:
+        await ctx.yield_output(n)
+
+
+class Worker(Executor):
+    """Adds its own index to the message (one of the fan-out's workers)."""
+
+    def __init__(self, id: str, index: int) -> None:  # noqa: A002 - the engine's parameter name
+        super().__init__(id)
+        self.index = index
+
+    @handler
+    async def on_int(self, n: int, ctx: WorkflowContext[int]) -> None:
+        await ctx.send_message(n + self.index)
+
+
+class Sum(Executor):
+    """Yields the sum of the fan-in's list."""
+
+    @handler
+    async def on_list(self, values: list[int], ctx: WorkflowContext[None, int]) -> None:
+        await ctx.yield_output(sum(values))
+
+
+def _engine_thunk(workflow: Workflow, message: int) -> Thunk:
+    async def call() -> list[Any]:
+        result = await workflow.run(message)
+        return list(result.outputs)
+
+    return call
+
+
+def _chain_executors(length: int) -> list[Executor]:
+    return [*(Step(f"n{i}") for i in range(length - 1)), Finish(f"n{length - 1}")]
+
+
+def build_chain(length: int, *, max_supersteps: int = 1000) -> Workflow:
+    """``n0 -> n1 -> ... -> n{length-1}``; each adds one, the last yields the count."""
+    nodes = _chain_executors(length)
+    return WorkflowBuilder(nodes[0], max_supersteps=max_supersteps).add_chain(nodes).build()
+
+
+def build_fan(width: int) -> Workflow:
+    """``start -> fan-out(w0..w{width-1}) -> fan-in -> sum``; worker i adds i."""
+    start, sink = Forward("start"), Sum("sum")
+    workers = [Worker(f"w{i}", i) for i in range(width)]
+    return (
+        WorkflowBuilder(start)
+        .add_fan_out_edges(start, workers)
+        .add_fan_in_edges(workers, sink)
+        .build()
+    )
+
+
+def build_loop(round_trips: int) -> Workflow:
+    """``ping -> pong``, and a switch from `pong`: back to `ping` until `round_trips`, else `done`."""
+    ping, pong, done = Step("ping"), Forward("pong"), Report("done")
+
+    def more(n: int) -> bool:
+        return n < round_trips
+
+    return (
+        WorkflowBuilder(ping, max_supersteps=4 * round_trips)
+        .add_edge(ping, pong)
+        .add_switch_case_edge_group(pong, [Case(more, ping), Default(done)])
+        .build()
+    )
+
+
+# --- floor nodes -----------------------------------------------------------------------------------
+
+
+def _floor_step(target: str, add: int) -> floor.Node:
+    async def node(n: int, outbox: floor.Outbox, outputs: list[Any]) -> None:
+        outbox.append((target, n + add))
+
+    return node
+
+
+async def _floor_finish(n: int, outbox: floor.Outbox, outputs: list[Any]) -> None:
+    outputs.append(n + 1)
+
+
+async def _floor_report(n: int, outbox: floor.Outbox, outputs: list[Any]) -> None:
+    outputs.append(n)
+
+
+async def _floor_sum(values: list[int], outbox: floor.Outbox, outputs: list[Any]) -> None:
+    outputs.append(sum(values))
+
+
+def floor_chain(length: int) -> floor.FloorGraph:
+    """The floor version of `build_chain`."""
+    nodes = {f"n{i}": _floor_step(f"n{i + 1}", 1) for i in range(length - 1)}
+    nodes[f"n{length - 1}"] = _floor_finish
+    return floor.FloorGraph(nodes)
+
+
+def floor_fan(width: int) -> floor.FloorGraph:
+    """The floor version of `build_fan`: the fan-in is a join node collecting `width` messages."""
+    worker_ids = [f"w{i}" for i in range(width)]
+
+    async def start(n: int, outbox: floor.Outbox, outputs: list[Any]) -> None:
+        outbox.extend((worker, n) for worker in worker_ids)
+
+    nodes: dict[str, floor.Node] = {"start": start, "sum": _floor_sum}
+    nodes.update({worker: _floor_step("sum", i) for i, worker in enumerate(worker_ids)})
+    return floor.FloorGraph(nodes, joins={"sum": width})
+
+
+def floor_loop(round_trips: int) -> floor.FloorGraph:
+    """The floor version of `build_loop`."""
+
+    async def pong(n: int, outbox: floor.Outbox, outputs: list[Any]) -> None:
+        outbox.append(("ping" if n < round_trips else "done", n))
+
+    return floor.FloorGraph({"ping": _floor_step("pong", 1), "pong": pong, "done": _floor_report})
+
+
+def _floor_thunks(graph: floor.FloorGraph, start: str, message: int) -> dict[str, Thunk]:
+    return {
+        FLOOR: lambda: floor.run(graph, start, message),
+        LEAN_FLOOR: lambda: floor.run_lean(graph, start, message),
+    }
+
+
+# --- workloads -------------------------------------------------------------------------------------
+
+
+def _chain(length: int) -> Workload:
+    def setup() -> dict[str, Thunk]:
+        thunks = _floor_thunks(floor_chain(length), "n0", 0)
+        thunks[ENGINE] = _engine_thunk(build_chain(length), 0)
+        return thunks
+
+    return Workload(
+        f"chain_{length}",
+        f"a chain of {length} nodes, each adding one",
+        setup,
+        expected=[length],
+        budget_ratio=3.0 if length == 1000 else None,
+    )
+
+
+def _fan(width: int) -> Workload:
+    def setup() -> dict[str, Thunk]:
+        thunks = _floor_thunks(floor_fan(width), "start", 1)
+        thunks[ENGINE] = _engine_thunk(build_fan(width), 1)
+        return thunks
+
+    return Workload(
+        f"fan_{width}",
+        f"start -> fan-out to {width} workers -> fan-in -> sum",
+        setup,
+        expected=[width + width * (width - 1) // 2],
+        budget_ratio=3.0 if width == 1000 else None,
+    )
+
+
+def _loop(round_trips: int) -> Workload:
+    def setup() -> dict[str, Thunk]:
+        thunks = _floor_thunks(floor_loop(round_trips), "ping", 0)
+        thunks[ENGINE] = _engine_thunk(build_loop(round_trips), 0)
+        return thunks
+
+    return Workload(
+        f"loop_{round_trips}",
+        f"ping <-> pong for {round_trips} round trips, ended by a switch "
+        f"(engine max_supersteps={4 * round_trips})",
+        setup,
+        expected=[round_trips],
+        budget_ratio=3.0,
+    )
+
+
+def _concurrent(runs: int, length: int) -> Workload:
+    def setup() -> dict[str, Thunk]:
+        graph, workflow = floor_chain(length), build_chain(length)
+
+        async def on_engine() -> list[Any]:
+            results = await asyncio.gather(*(workflow.run(i) for i in range(runs)))
+            return [list(result.outputs) for result in results]
+
+        async def on_floor() -> list[Any]:
+            return list(await asyncio.gather(*(floor.run(graph, "n0", i) for i in range(runs))))
+
+        async def on_lean_floor() -> list[Any]:
+            return list(
+                await asyncio.gather(*(floor.run_lean(graph, "n0", i) for i in range(runs)))
+            )
+
+        return {ENGINE: on_engine, FLOOR: on_floor, LEAN_FLOOR: on_lean_floor}
+
+    return Workload(
+        f"concurrent_{runs}x{length}",
+        f"{runs} concurrent runs of a {length}-node chain on one built workflow",
+        setup,
+        expected=[[i + length] for i in range(runs)],
+        budget_ratio=3.0,
+    )
+
+
+def _build(length: int) -> Workload:
+    def setup() -> dict[str, Thunk]:
+        async def build() -> int:
+            return len(build_chain(length).executors)
+
+        return {ENGINE: build}
+
+    return Workload(
+        f"build_chain_{length}",
+        f"create {length} executors and build them as a chain (both timed; no floor)",
+        setup,
+        expected=length,
+        budget_ms=50.0,
+    )
+
+
+WORKLOADS: tuple[Workload, ...] = (
+    _chain(1000),
+    _chain(100),
+    _fan(1000),
+    _fan(100),
+    _loop(5000),
+    _concurrent(500, 5),
+    _build(1000),
+)
+"""Every workload, in table order."""
