@@ -36,11 +36,13 @@ class _NodeIds:
 
     def __init__(self, *, sanitize: bool) -> None:
         self._sanitize = sanitize
-        self._ids: dict[str, str] = {}
+        self._ids: dict[tuple[str, bool], str] = {}
         self._used: set[str] = set()
 
-    def __call__(self, path: str) -> str:
-        known = self._ids.get(path)
+    def __call__(self, path: str, *, join: bool = False) -> str:
+        """The id for an executor path, or for a join node when `join` (its own namespace)."""
+        key = (path, join)
+        known = self._ids.get(key)
         if known is not None:
             return known
         base = _safe(path) if self._sanitize else path
@@ -49,7 +51,7 @@ class _NodeIds:
         candidate, suffix = base, 2
         while candidate in self._used:
             candidate, suffix = f"{base}_{suffix}", suffix + 1
-        self._ids[path] = candidate
+        self._ids[key] = candidate
         self._used.add(candidate)
         return candidate
 
@@ -85,7 +87,7 @@ def _mermaid_body(
             lines.append(f'{indent}{node(executor_id)}["{label}"]')
     for index, group in enumerate(workflow.edge_groups):
         if isinstance(group, FanInEdgeGroup):
-            join = ids(f"{prefix}join {index}")
+            join = ids(f"{prefix}join_{index}", join=True)
             lines.append(f"{indent}{join}((join))")
             for source in group.source_ids:
                 lines.append(f"{indent}{node(source)} -->|fan-in| {join}")
@@ -152,7 +154,7 @@ def _dot_body(
         lines.append(f'{indent}{node} [label="{label}"{style}];')
     for index, group in enumerate(workflow.edge_groups):
         if isinstance(group, FanInEdgeGroup):
-            join = _dot_quote(ids(f"{prefix}join_{index}"))
+            join = _dot_quote(ids(f"{prefix}join_{index}", join=True))
             lines.append(f"{indent}{join} [shape=circle, label=join];")
             for source in group.source_ids:
                 lines.append(_dot_edge(workflow, prefix, ids, source, None, "fan-in", indent, join))
