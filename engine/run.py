@@ -56,7 +56,7 @@ class RunResult:
 class Run:
     """One execution of a workflow. Create it with `Workflow.run()` (or `Workflow.start()`)."""
 
-    __slots__ = ("_events", "_listener", "_runner", "_state", "_workflow_name")
+    __slots__ = ("_events", "_listener", "_runner", "_started", "_state", "_workflow_name")
 
     def __init__(
         self,
@@ -71,6 +71,7 @@ class Run:
         self._state = state
         self._events: list[WorkflowEvent] = []
         self._listener: asyncio.Queue[WorkflowEvent | None] | None = None
+        self._started = False
         self._runner = Runner(executors, router, state, self._emit, max_supersteps)
 
     @property
@@ -99,13 +100,22 @@ class Run:
         outputs = tuple(e.data for e in events if isinstance(e, OutputEvent))
         return RunResult(self.run_id, self.status, outputs, events, self._state.superstep)
 
+    def _claim(self) -> None:
+        if self._started:
+            raise RuntimeError(
+                f"run `{self.run_id}` was already driven; start a new one with `workflow.run()`."
+            )
+        self._started = True
+
     async def execute(self) -> RunResult:
         """Drive the run until it is idle and return its result; raise its `RunError` if it fails."""
+        self._claim()
         await self._drive()
         return self.result()
 
     async def stream(self) -> AsyncIterator[WorkflowEvent]:
         """Drive the run, yielding each event as it happens; raise its `RunError` if it fails."""
+        self._claim()
         queue: asyncio.Queue[WorkflowEvent | None] = asyncio.Queue()
         self._listener = queue
         self._runner.yield_every = 1  # the consumer should see each superstep's events promptly

@@ -416,3 +416,15 @@ async def test_streaming_delivers_each_superstep_before_the_next_one_runs() -> N
     async for event in run.stream():
         if event.type == "superstep_completed":
             assert run.state.superstep <= event.superstep + 1  # type: ignore[attr-defined]
+
+
+async def test_a_run_is_driven_once() -> None:
+    run = WorkflowBuilder(start_executor=Sink("sink")).build().start([])
+    await run.execute()
+    with pytest.raises(
+        RuntimeError, match="already driven; start a new one with `workflow.run\\(\\)`"
+    ):
+        await run.execute()
+    with pytest.raises(RuntimeError, match="already driven"):
+        async for _ in run.stream():
+            pass
