@@ -63,18 +63,18 @@ class RoutingPlan:
 class Router:
     """Routes messages over a fixed set of edge groups; holds configuration only."""
 
-    __slots__ = ("_by_source", "_executors", "_strict", "_targets_of")
+    __slots__ = ("by_source", "executors", "strict", "_targets_of")
 
     def __init__(
         self, executors: Mapping[str, Executor], groups: Sequence[EdgeGroup], *, strict: bool
     ) -> None:
-        self._executors = executors
-        self._strict = strict
-        self._by_source: dict[str, list[tuple[int, EdgeGroup]]] = {}
+        self.executors = executors
+        self.strict = strict
+        self.by_source: dict[str, list[tuple[int, EdgeGroup]]] = {}
         targets: dict[str, set[str]] = {}
         for index, group in enumerate(groups):
             for source in group.sources:
-                self._by_source.setdefault(source, []).append((index, group))
+                self.by_source.setdefault(source, []).append((index, group))
                 targets.setdefault(source, set()).update(group.targets)
         self._targets_of = {source: frozenset(ids) for source, ids in targets.items()}
 
@@ -84,104 +84,98 @@ class Router:
 
     async def route(self, outboxes: Sequence[Outbox], state: RunState) -> RoutingPlan:
         """Plan where every sent message goes; `state` is only read."""
-        plan = RoutingPlan()
-        keyed: list[tuple[int, Delivery]] = []
-        touched_fan_ins: dict[int, FanInEdgeGroup] = {}
+        return await _Planner(self, state).run(outboxes)
+
+
+class _Planner:
+    """The working memory of one `Router.route` call: the plan being built and where it stands."""
+
+    __slots__ = ("fan_ins", "keyed", "plan", "router", "state")
+
+    def __init__(self, router: Router, state: RunState) -> None:
+        self.router = router
+        self.state = state
+        self.plan = RoutingPlan()
+        self.keyed: list[tuple[int, Delivery]] = []
+        """Deliveries with their edge group index, sorted by it at the end."""
+        self.fan_ins: dict[int, FanInEdgeGroup] = {}
+        """Fan-in groups that received a message in this superstep."""
+
+    async def run(self, outboxes: Sequence[Outbox]) -> RoutingPlan:
         for source, sends in outboxes:
-            groups = self._by_source.get(source)
+            groups = self.router.by_source.get(source)
             for message, target_id in sends:
                 if not groups:
-                    self._drop(source, message, f"`{source}` has no outgoing edges", plan, state)
+                    self.drop(source, message, f"`{source}` has no outgoing edges")
                     continue
                 flags = _ROUTED
                 for index, group in groups:
                     if target_id is None or target_id in group.targets:
-                        flags |= await self._route_group(
-                            index,
-                            group,
-                            source,
-                            message,
-                            target_id,
-                            keyed,
-                            state,
-                            plan,
-                            touched_fan_ins,
-                        )
+                        flags |= await self.route_group(index, group, source, message, target_id)
                 if flags == _REJECTED:
-                    self._drop_unaccepted(source, message, target_id, plan, state)
-        for index in sorted(touched_fan_ins):
-            self._release_fan_in(index, touched_fan_ins[index], plan, keyed, state)
-        if len(keyed) > 1:
-            keyed.sort(key=lambda item: item[0])
-        plan.pending = [delivery for _, delivery in keyed]
-        return plan
+                    self.drop_unaccepted(source, message, target_id)
+        for index in sorted(self.fan_ins):
+            self.release_fan_in(index, self.fan_ins[index])
+        if len(self.keyed) > 1:
+            self.keyed.sort(key=lambda item: item[0])
+        self.plan.pending = [delivery for _, delivery in self.keyed]
+        return self.plan
 
-    async def _route_group(
-        self,
-        index: int,
-        group: EdgeGroup,
-        source: str,
-        message: Any,
-        target_id: str | None,
-        keyed: list[tuple[int, Delivery]],
-        state: RunState,
-        plan: RoutingPlan,
-        fan_ins: dict[int, FanInEdgeGroup],
+    async def route_group(
+        self, index: int, group: EdgeGroup, source: str, message: Any, target_id: str | None
     ) -> int:
         if isinstance(group, SingleEdgeGroup):
-            if group.condition is not None and not await self._ask(
-                group.condition, message, source, group.target, state
+            if group.condition is not None and not await self.ask(
+                group.condition, message, source, group.target
             ):
                 return _ROUTED
-            return self._deliver(index, group.target, message, source, keyed)
+            return self.deliver(index, group.target, message, source)
         if isinstance(group, FanInEdgeGroup):
-            buffers = plan.fan_in_buffers.get(index)
-            if buffers is None:  # copy on first touch: the committed buffer stays intact
-                committed = state.fan_in_buffers.get(index, {})
-                buffers = {s: list(messages) for s, messages in committed.items()}
-                plan.fan_in_buffers[index] = buffers
-            buffers.setdefault(source, []).append(message)
-            fan_ins[index] = group
+            self.buffer(index, group, source, message)
             return _DELIVERED
         if isinstance(group, FanOutEdgeGroup):
-            chosen = await self._select(group, message, state)
-            if target_id is not None:
-                chosen = [t for t in chosen if t == target_id]
             flags = _ROUTED
-            for target in chosen:
-                flags |= self._deliver(index, target, message, source, keyed)
+            for target in await self.select(group, message):
+                if target_id is None or target == target_id:
+                    flags |= self.deliver(index, target, message, source)
             return flags
-        branch = await self._switch(group, message, state)
+        branch = await self.switch(group, message)
         if branch is None or (target_id is not None and branch != target_id):
             return _ROUTED
-        return self._deliver(index, branch, message, source, keyed)
+        return self.deliver(index, branch, message, source)
 
-    def _deliver(
-        self, index: int, target: str, message: Any, source: str, keyed: list[tuple[int, Delivery]]
-    ) -> int:
-        spec = self._executors[target].handlers.find(message)
+    def deliver(self, index: int, target: str, message: Any, source: str) -> int:
+        spec = self.router.executors[target].handlers.find(message)
         if spec is None:
             return _REJECTED
-        keyed.append((index, Delivery(target, message, source, spec)))
+        self.keyed.append((index, Delivery(target, message, source, spec)))
         return _DELIVERED
 
-    async def _ask(
-        self, predicate: Any, message: Any, source: str, target: str, state: RunState
-    ) -> bool:
+    def buffer(self, index: int, group: FanInEdgeGroup, source: str, message: Any) -> None:
+        buffers = self.plan.fan_in_buffers.get(index)
+        if buffers is None:  # copy on first touch: the committed buffer stays intact
+            committed = self.state.fan_in_buffers.get(index, {})
+            buffers = {s: list(messages) for s, messages in committed.items()}
+            self.plan.fan_in_buffers[index] = buffers
+        buffers.setdefault(source, []).append(message)
+        self.fan_ins[index] = group
+
+    def fail(self, message: str) -> RoutingError:
+        return RoutingError(message, run_id=self.state.run_id, superstep=self.state.superstep)
+
+    async def ask(self, predicate: Any, message: Any, source: str, target: str) -> bool:
         try:
             verdict = predicate(message)
             if inspect.isawaitable(verdict):
                 verdict = await verdict
         except Exception as exc:
-            raise RoutingError(
+            raise self.fail(
                 f"the predicate `{callable_name(predicate)}` on the edge `{source}` -> `{target}` raised "
-                f"{type(exc).__name__}: {exc}; make the predicate total over the messages it can see.",
-                run_id=state.run_id,
-                superstep=state.superstep,
+                f"{type(exc).__name__}: {exc}; make the predicate total over the messages it can see."
             ) from exc
         return bool(verdict)
 
-    async def _select(self, group: FanOutEdgeGroup, message: Any, state: RunState) -> list[str]:
+    async def select(self, group: FanOutEdgeGroup, message: Any) -> list[str]:
         if group.selection is None:
             return list(group.target_ids)
         name = callable_name(group.selection)
@@ -190,86 +184,52 @@ class Router:
             if inspect.isawaitable(chosen):
                 chosen = await chosen
         except Exception as exc:
-            raise RoutingError(
+            raise self.fail(
                 f"the selection `{name}` of the fan-out from `{group.source}` raised "
-                f"{type(exc).__name__}: {exc}.",
-                run_id=state.run_id,
-                superstep=state.superstep,
+                f"{type(exc).__name__}: {exc}."
             ) from exc
         unknown = [t for t in chosen if t not in group.target_ids]
         if unknown:
-            raise RoutingError(
+            raise self.fail(
                 f"the selection `{name}` of the fan-out from `{group.source}` returned "
                 f"{', '.join(f'`{t}`' for t in unknown)}, which is not one of its targets "
-                f"({', '.join(f'`{t}`' for t in group.target_ids)}); return a subset of the target ids.",
-                run_id=state.run_id,
-                superstep=state.superstep,
+                f"({', '.join(f'`{t}`' for t in group.target_ids)}); return a subset of the target ids."
             )
         return list(dict.fromkeys(chosen))
 
-    async def _switch(
-        self, group: SwitchCaseEdgeGroup, message: Any, state: RunState
-    ) -> str | None:
+    async def switch(self, group: SwitchCaseEdgeGroup, message: Any) -> str | None:
         for predicate, target in group.cases:
-            if await self._ask(predicate, message, group.source, target, state):
+            if await self.ask(predicate, message, group.source, target):
                 return target
         return group.default
 
-    def _release_fan_in(
-        self,
-        index: int,
-        group: FanInEdgeGroup,
-        plan: RoutingPlan,
-        keyed: list[tuple[int, Delivery]],
-        state: RunState,
-    ) -> None:
-        buffers = plan.fan_in_buffers[index]
+    def release_fan_in(self, index: int, group: FanInEdgeGroup) -> None:
+        buffers = self.plan.fan_in_buffers[index]
         assert buffers is not None
         if not all(buffers.get(source) for source in group.source_ids):
             return
-        plan.fan_in_buffers[index] = None
+        self.plan.fan_in_buffers[index] = None
         joined = [message for source in group.source_ids for message in buffers[source]]
-        if (
-            self._deliver(index, group.target, joined, "+".join(group.source_ids), keyed)
-            != _DELIVERED
-        ):
+        source_label = "+".join(group.source_ids)
+        if self.deliver(index, group.target, joined, source_label) != _DELIVERED:
             reason = (
                 f"the fan-in into `{group.target}` collected a list, but `{group.target}` has no "
                 "handler that accepts it; give it a handler for `list[T]`."
             )
-            self._drop(group.source_ids[0], joined, reason, plan, state, group.target)
+            self.drop(group.source_ids[0], joined, reason, group.target)
 
-    def _drop_unaccepted(
-        self,
-        source: str,
-        message: Any,
-        target_id: str | None,
-        plan: RoutingPlan,
-        state: RunState,
-    ) -> None:
-        targets = sorted(self._targets_of.get(source, ())) if target_id is None else [target_id]
+    def drop_unaccepted(self, source: str, message: Any, target_id: str | None) -> None:
+        targets = sorted(self.router.targets_of(source)) if target_id is None else [target_id]
         names = ", ".join(f"`{t}`" for t in targets)
         reason = (
             f"no edge from `{source}` leads to an executor that accepts `{type(message).__name__}` "
             f"(tried {names}); add a handler for it or change what `{source}` sends."
         )
-        self._drop(source, message, reason, plan, state, target_id)
+        self.drop(source, message, reason, target_id)
 
-    def _drop(
-        self,
-        source: str,
-        message: Any,
-        reason: str,
-        plan: RoutingPlan,
-        state: RunState,
-        target_id: str | None = None,
-    ) -> None:
+    def drop(self, source: str, message: Any, reason: str, target_id: str | None = None) -> None:
         message_type = type_name(type(message))
-        if self._strict:
-            raise RoutingError(
-                f"message dropped in strict mode: {reason}",
-                run_id=state.run_id,
-                superstep=state.superstep,
-            )
+        if self.router.strict:
+            raise self.fail(f"message dropped in strict mode: {reason}")
         logger.warning("message_dropped", source=source, message_type=message_type, reason=reason)
-        plan.dropped.append(MessageDroppedEvent(source, message_type, reason, target_id))
+        self.plan.dropped.append(MessageDroppedEvent(source, message_type, reason, target_id))
