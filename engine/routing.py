@@ -39,6 +39,7 @@ Outbox = tuple[str, list[tuple[Any, str | None]]]
 # Outcome flags of routing one message through one group; a message is dropped when some group
 # rejected it (no handler) and none delivered it. A false condition sets neither flag.
 _ROUTED, _DELIVERED, _REJECTED = 0, 1, 2
+_NO_TARGETS: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -80,7 +81,7 @@ class Router:
 
     def targets_of(self, source: str) -> frozenset[str]:
         """Every executor `source` has an edge to."""
-        return self._targets_of.get(source, frozenset())
+        return self._targets_of.get(source, _NO_TARGETS)
 
     async def route(self, outboxes: Sequence[Outbox], state: RunState) -> RoutingPlan:
         """Plan where every sent message goes; `state` is only read."""

@@ -2,7 +2,9 @@
 
 Each superstep, in four lines:
   1. group `state.pending` by target, keeping delivery order (the executors' invocation order);
-  2. run each target's deliveries one at a time; different targets run concurrently;
+  2. run each target's deliveries one at a time; different targets run concurrently, but their events
+     are released in invocation order (as if they had run one after another), so the event sequence
+     does not depend on which finishes first;
   3. at the barrier, plan the routing of every outbox, then commit state writes and the plan together;
   4. stop when nothing is pending, or fail when a handler or routing raises or the budget is spent.
 A failed superstep commits nothing: the run state is exactly as it was before the superstep began.
@@ -95,9 +97,8 @@ class Runner:
         for delivery in pending:
             batches.setdefault(delivery.target_id, []).append(delivery)
         self._emit(SuperstepStartedEvent(step, tuple(batches)))
-        contexts = [self._context(target) for target in batches]
         try:
-            await self._run_batches(batches, contexts)
+            contexts = await self._run_batches(batches)
             outboxes = [(ctx.executor_id, staged_writes(ctx)[0]) for ctx in contexts]
             plan = await self._router.route(outboxes, state)
         except BaseException:
@@ -121,28 +122,40 @@ class Runner:
                 next=len(state.pending),
             )
 
-    def _context(self, executor_id: str) -> WorkflowContext[Any, Any]:
-        return WorkflowContext(
-            executor_id, self._state, self._router.targets_of(executor_id), self._emit
-        )
+    def _context(self, executor_id: str, emit: Emit) -> WorkflowContext[Any, Any]:
+        return WorkflowContext(executor_id, self._state, self._router.targets_of(executor_id), emit)
 
     async def _run_batches(
-        self, batches: dict[str, list[Delivery]], contexts: list[WorkflowContext[Any, Any]]
-    ) -> None:
+        self, batches: dict[str, list[Delivery]]
+    ) -> list[WorkflowContext[Any, Any]]:
         if len(batches) == 1:  # a lone executor needs no task: await it directly
-            (deliveries,) = batches.values()
-            await self._invoke(deliveries, contexts[0])
-            return
+            ((target, deliveries),) = batches.items()
+            ctx = self._context(target, self._emit)
+            await self._invoke(deliveries, ctx, self._emit)
+            return [ctx]
+        order = _InvocationOrder(self._emit, len(batches))
+        emitters = [order.emitter(position) for position in range(len(batches))]
+        contexts = [self._context(t, e) for t, e in zip(batches, emitters, strict=True)]
+
+        async def invoke(position: int, deliveries: list[Delivery]) -> None:
+            try:
+                await self._invoke(deliveries, contexts[position], emitters[position])
+            finally:
+                order.finish(position)
+
         try:
             async with asyncio.TaskGroup() as group:
-                for ctx, deliveries in zip(contexts, batches.values(), strict=True):
-                    group.create_task(self._invoke(deliveries, ctx))
+                for position, deliveries in enumerate(batches.values()):
+                    group.create_task(invoke(position, deliveries))
         except BaseExceptionGroup as failures:
             error = _first_failure(failures)
             raise error from error.__cause__  # keep the user's exception as the cause
+        return contexts
 
-    async def _invoke(self, deliveries: list[Delivery], ctx: WorkflowContext[Any, Any]) -> None:
-        executor_id, step, emit = ctx.executor_id, self._state.superstep, self._emit
+    async def _invoke(
+        self, deliveries: list[Delivery], ctx: WorkflowContext[Any, Any], emit: Emit
+    ) -> None:
+        executor_id, step = ctx.executor_id, self._state.superstep
         executor = self._executors[executor_id]
         for delivery in deliveries:
             spec = delivery.handler or executor.handlers.find(delivery.payload)
@@ -192,6 +205,44 @@ class Runner:
                     state.shared_state.pop(key, None)
                 else:
                     state.shared_state[key] = item
+
+
+class _InvocationOrder:
+    """Releases the events of concurrently running executors in invocation order.
+
+    The executor at the head of the order emits live; the others buffer until every executor before
+    them has finished. The result is the event sequence of running them one after another, while they
+    still run concurrently, and the head still streams live (token deltas, progress).
+    """
+
+    __slots__ = ("_buffers", "_done", "_emit", "_head")
+
+    def __init__(self, emit: Emit, count: int) -> None:
+        self._emit = emit
+        self._buffers: list[list[WorkflowEvent]] = [[] for _ in range(count)]
+        self._done = [False] * count
+        self._head = 0
+
+    def emitter(self, position: int) -> Emit:
+        """The emit function for the executor at `position` in invocation order."""
+
+        def emit(event: WorkflowEvent) -> None:
+            if position == self._head:
+                self._emit(event)
+            else:
+                self._buffers[position].append(event)
+
+        return emit
+
+    def finish(self, position: int) -> None:
+        """Mark `position` finished (or cancelled) and release whatever is now at the head."""
+        self._done[position] = True
+        while self._head < len(self._done) and self._done[self._head]:
+            self._head += 1
+            if self._head < len(self._done):
+                buffered, self._buffers[self._head] = self._buffers[self._head], []
+                for event in buffered:
+                    self._emit(event)
 
 
 def _first_failure(failures: BaseExceptionGroup[BaseException]) -> BaseException:

@@ -428,3 +428,81 @@ async def test_a_run_is_driven_once() -> None:
     with pytest.raises(RuntimeError, match="already driven"):
         async for _ in run.stream():
             pass
+
+
+class Timed(Executor):
+    """Yields after a delay taken from the message, so finish order differs from invocation order."""
+
+    @handler
+    async def on(self, delays: dict[str, float], ctx: WorkflowContext[None, str]) -> None:
+        await asyncio.sleep(delays[self.id])
+        await ctx.yield_output(self.id)
+
+
+@executor(id="scatter")
+async def scatter(delays: dict[str, float]) -> dict[str, float]:
+    return delays
+
+
+async def test_events_follow_invocation_order_not_finish_order() -> None:
+    workflow = (
+        WorkflowBuilder(start_executor=scatter)
+        .add_fan_out_edges(scatter, [Timed("first"), Timed("second"), Timed("third")])
+        .build()
+    )
+    slow_first = await workflow.run({"first": 0.03, "second": 0.0, "third": 0.01})
+    fast_first = await workflow.run({"first": 0.0, "second": 0.02, "third": 0.0})
+    assert slow_first.outputs == fast_first.outputs == ("first", "second", "third")
+    sequence = [(e.type, getattr(e, "executor_id", None)) for e in slow_first.events]
+    assert sequence == [(e.type, getattr(e, "executor_id", None)) for e in fast_first.events]
+    superstep_two = sequence[sequence.index(("superstep_started", None), 3) + 1 :][:9]
+    assert superstep_two == [
+        ("executor_invoked", "first"),
+        ("output", "first"),
+        ("executor_completed", "first"),
+        ("executor_invoked", "second"),
+        ("output", "second"),
+        ("executor_completed", "second"),
+        ("executor_invoked", "third"),
+        ("output", "third"),
+        ("executor_completed", "third"),
+    ]
+
+
+async def test_the_first_executor_of_a_superstep_still_streams_live() -> None:
+    release = asyncio.Event()
+
+    class Gate(Executor):
+        @handler
+        async def on(self, delays: dict[str, float], ctx: WorkflowContext[None, str]) -> None:
+            await ctx.yield_output(f"{self.id} started")
+            await release.wait()
+
+    workflow = (
+        WorkflowBuilder(start_executor=scatter)
+        .add_fan_out_edges(scatter, [Gate("a"), Gate("b")])
+        .build()
+    )
+    stream = workflow.run({}, stream=True)
+    async for event in stream:
+        if isinstance(event, OutputEvent):
+            assert event.data == "a started"  # live, while both executors are still running
+            release.set()
+            break
+    await stream.aclose()  # type: ignore[attr-defined]
+
+
+async def test_a_failure_behind_a_running_executor_still_reports_its_event() -> None:
+    Sleeper.cancelled.clear()
+    workflow = (
+        WorkflowBuilder(start_executor=fan)
+        .add_fan_out_edges(fan, [Sleeper("sleeper"), Boom("boom")])
+        .build()
+    )
+    with pytest.raises(ExecutorFailedError) as caught:
+        await workflow.run("x")
+    assert caught.value.result is not None
+    types = [(e.type, getattr(e, "executor_id", None)) for e in caught.value.result.events]
+    assert ("executor_failed", "boom") in types
+    assert types[-2:] == [("run_failed", None), ("status", None)]
+    assert Sleeper.cancelled == ["sleeper"]

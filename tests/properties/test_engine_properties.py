@@ -110,3 +110,34 @@ def test_any_dag_terminates_within_its_longest_path(
     assert result.status == "idle"
     assert result.supersteps == size  # the longest path is the chain; the last send is dropped
     assert max(len(route) for route in result.outputs) == size
+
+
+class Yielder(Executor):
+    def __init__(self, id: str, delay: float) -> None:  # noqa: A002
+        super().__init__(id)
+        self.delay = delay
+
+    @handler
+    async def on(self, message: int, ctx: WorkflowContext[None, str]) -> None:
+        await asyncio.sleep(self.delay)
+        await ctx.yield_output(f"{self.id}:a")
+        await asyncio.sleep(self.delay / 2)
+        await ctx.yield_output(f"{self.id}:b")
+
+
+@SETTINGS
+@given(delays=st.lists(st.sampled_from([0.0, 0.0005, 0.002]), min_size=2, max_size=6))
+def test_outputs_and_events_do_not_depend_on_finish_order(delays: list[float]) -> None:
+    def build(order: list[float]) -> WorkflowBuilder:
+        targets = [Yielder(f"y{i}", delay) for i, delay in enumerate(order)]
+        return WorkflowBuilder(start_executor=start).add_fan_out_edges(start, targets)
+
+    forward = asyncio.run(build(delays).build().run(0))
+    backward = asyncio.run(build(list(reversed(delays))).build().run(0))
+    expected = tuple(f"y{i}:{part}" for i in range(len(delays)) for part in "ab")
+    assert forward.outputs == backward.outputs == expected
+
+    def shape(events: tuple[object, ...]) -> list[tuple[str, object]]:
+        return [(e.type, getattr(e, "executor_id", None)) for e in events]  # type: ignore[attr-defined]
+
+    assert shape(forward.events) == shape(backward.events)
