@@ -105,10 +105,6 @@ class HandlerTable:
         ranked.sort(key=lambda item: (item[0], item[1]))
         return tuple((spec, needs_check) for _, _, spec, needs_check in ranked)
 
-    def accepts(self, message: object) -> bool:
-        """Whether some handler accepts `message`."""
-        return self.find(message) is not None
-
     @property
     def input_types(self) -> tuple[object, ...]:
         """Every type some handler accepts."""

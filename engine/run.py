@@ -48,10 +48,6 @@ class RunResult:
     supersteps: int
     """How many supersteps ran."""
 
-    def get_outputs(self) -> list[Any]:
-        """The workflow outputs, in the order they were yielded."""
-        return list(self.outputs)
-
 
 class Run:
     """One execution of a workflow. Create it with `Workflow.run()` (or `Workflow.start()`)."""

@@ -40,6 +40,8 @@ __all__ = ["Runner"]
 logger = get_logger(__name__)
 
 Emit = Callable[[WorkflowEvent], None]
+_Writes = tuple[str, list[tuple[Any, str | None]], bool, Any, dict[str, Any]]
+"""One executor's staged writes: id, outbox, whether it set state, that state, shared-state writes."""
 
 
 class Runner:
@@ -99,12 +101,12 @@ class Runner:
         self._emit(SuperstepStartedEvent(step, tuple(batches)))
         try:
             contexts = await self._run_batches(batches)
-            outboxes = [(ctx.executor_id, staged_writes(ctx)[0]) for ctx in contexts]
-            plan = await self._router.route(outboxes, state)
+            writes = [(ctx.executor_id, *staged_writes(ctx)) for ctx in contexts]
+            plan = await self._router.route([(eid, outbox) for eid, outbox, *_ in writes], state)
         except BaseException:
             state.pending, state.superstep = pending, step - 1
             raise
-        self._commit(contexts)
+        self._commit(writes)
         plan.apply(state)
         for dropped in plan.dropped:
             self._emit(dropped)
@@ -183,24 +185,23 @@ class Runner:
                 ) from exc
             emit(ExecutorCompletedEvent(executor_id, step))
 
-    def _commit(self, contexts: list[WorkflowContext[Any, Any]]) -> None:
+    def _commit(self, writes: list[_Writes]) -> None:
         state = self._state
         written_by: dict[str, str] = {}
-        for ctx in contexts:
-            _, wrote_state, value, shared = staged_writes(ctx)
+        for executor_id, _, wrote_state, value, shared in writes:
             if wrote_state:
-                state.executor_states[ctx.executor_id] = value
+                state.executor_states[executor_id] = value
             for key, item in shared.items():
                 if key in written_by:
                     self._emit(
                         WarningEvent(
-                            f"`{written_by[key]}` and `{ctx.executor_id}` both wrote shared key "
-                            f"`{key}` in superstep {state.superstep}; `{ctx.executor_id}` (later in "
+                            f"`{written_by[key]}` and `{executor_id}` both wrote shared key "
+                            f"`{key}` in superstep {state.superstep}; `{executor_id}` (later in "
                             "invocation order) wins. Give each executor its own key.",
-                            ctx.executor_id,
+                            executor_id,
                         )
                     )
-                written_by[key] = ctx.executor_id
+                written_by[key] = executor_id
                 if item is DELETED:
                     state.shared_state.pop(key, None)
                 else:
