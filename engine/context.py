@@ -85,6 +85,7 @@ class WorkflowContext(Generic[OutT, YieldT]):
         "_shared",
         "_state",
         "_state_written",
+        "_streaming",
         "_targets",
     )
 
@@ -94,8 +95,10 @@ class WorkflowContext(Generic[OutT, YieldT]):
         run: RunState,
         targets: frozenset[str],
         emit: Callable[[WorkflowEvent], None],
+        streaming: bool = False,
     ) -> None:
         self._executor_id = executor_id
+        self._streaming = streaming
         self._run = run
         self._targets = targets
         self._emit = emit
@@ -118,6 +121,11 @@ class WorkflowContext(Generic[OutT, YieldT]):
     def superstep(self) -> int:
         """The current superstep number (the first is 1)."""
         return self._run.superstep
+
+    @property
+    def is_streaming(self) -> bool:
+        """Whether the run is being streamed, so fine-grained progress events (token deltas) are wanted."""
+        return self._streaming
 
     async def send_message(self, message: OutT, target_id: str | None = None) -> None:
         """Send `message` along this executor's outgoing edges, or only the edge to `target_id`.

@@ -115,6 +115,7 @@ class Run:
         queue: asyncio.Queue[WorkflowEvent | None] = asyncio.Queue()
         self._listener = queue
         self._runner.yield_every = 1  # the consumer should see each superstep's events promptly
+        self._runner.streaming = True
         task = asyncio.create_task(self._drive())
         task.add_done_callback(lambda _: queue.put_nowait(None))
         try:

@@ -54,6 +54,7 @@ class Runner:
         "_max_supersteps",
         "_router",
         "_state",
+        "streaming",
         "yield_every",
     )
 
@@ -74,6 +75,8 @@ class Runner:
         self._debug = is_enabled(__name__, logging.DEBUG)
         self.yield_every = yield_every
         """Supersteps between forced yields to the event loop (see `_superstep`)."""
+        self.streaming = False
+        """Whether a consumer streams the events (handlers see it as `ctx.is_streaming`)."""
 
     async def run_until_idle(self) -> None:
         """Run supersteps until nothing is pending; raise a `RunError` when the run fails."""
@@ -125,7 +128,9 @@ class Runner:
             )
 
     def _context(self, executor_id: str, emit: Emit) -> WorkflowContext[Any, Any]:
-        return WorkflowContext(executor_id, self._state, self._router.targets_of(executor_id), emit)
+        return WorkflowContext(
+            executor_id, self._state, self._router.targets_of(executor_id), emit, self.streaming
+        )
 
     async def _run_batches(
         self, batches: dict[str, list[Delivery]]

@@ -5,7 +5,9 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("package", ["engine", "executors", "orchestrations", "cli", "cli.demos"])
+@pytest.mark.parametrize(
+    "package", ["engine", "executors", "executors.agents", "orchestrations", "cli", "cli.demos"]
+)
 def test_all_is_sorted_and_every_name_is_importable(package: str) -> None:
     module = importlib.import_module(package)
     names = list(module.__all__)
