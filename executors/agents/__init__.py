@@ -27,6 +27,8 @@ from executors.agents.messages import (
     ToolCallDelta,
     UsageDetails,
 )
+from executors.agents.scripted import RecordedRequest, ScriptedChatClient, ScriptedReply, ToolCall
+from executors.agents.tools import FunctionTool, tool
 
 __all__ = [
     "AgentError",
@@ -42,14 +44,20 @@ __all__ = [
     "Content",
     "FunctionCallContent",
     "FunctionResultContent",
+    "FunctionTool",
     "ModelNotFoundError",
     "RateLimitError",
+    "RecordedRequest",
     "Role",
     "ScriptExhaustedError",
+    "ScriptedChatClient",
+    "ScriptedReply",
     "TextContent",
+    "ToolCall",
     "ToolCallDelta",
     "ToolChoice",
     "ToolLoopLimitError",
     "ToolSpec",
     "UsageDetails",
+    "tool",
 ]
