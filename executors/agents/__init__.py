@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from executors.agents.agent import Agent, AgentRunStream, ExtraTools, ToolCallHandler
 from executors.agents.client import ChatClient, ToolChoice, ToolSpec
 from executors.agents.errors import (
     AgentError,
@@ -27,11 +28,16 @@ from executors.agents.messages import (
     ToolCallDelta,
     UsageDetails,
 )
+from executors.agents.responses import AgentResponse, AgentResponseUpdate
 from executors.agents.scripted import RecordedRequest, ScriptedChatClient, ScriptedReply, ToolCall
 from executors.agents.tools import FunctionTool, tool
 
 __all__ = [
+    "Agent",
     "AgentError",
+    "AgentResponse",
+    "AgentResponseUpdate",
+    "AgentRunStream",
     "ChatAuthenticationError",
     "ChatClient",
     "ChatClientError",
@@ -42,6 +48,7 @@ __all__ = [
     "ChatServerError",
     "ChatTimeoutError",
     "Content",
+    "ExtraTools",
     "FunctionCallContent",
     "FunctionResultContent",
     "FunctionTool",
@@ -55,6 +62,7 @@ __all__ = [
     "TextContent",
     "ToolCall",
     "ToolCallDelta",
+    "ToolCallHandler",
     "ToolChoice",
     "ToolLoopLimitError",
     "ToolSpec",
