@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from executors.agents.agent import Agent, AgentRunStream, ExtraTools, ToolCallHandler
+from executors.agents.agent_executor import (
+    AgentExecutor,
+    AgentExecutorRequest,
+    AgentExecutorResponse,
+    AgentRunUpdateEvent,
+)
 from executors.agents.client import ChatClient, ToolChoice, ToolSpec
 from executors.agents.errors import (
     AgentError,
@@ -35,9 +41,13 @@ from executors.agents.tools import FunctionTool, tool
 __all__ = [
     "Agent",
     "AgentError",
+    "AgentExecutor",
+    "AgentExecutorRequest",
+    "AgentExecutorResponse",
     "AgentResponse",
     "AgentResponseUpdate",
     "AgentRunStream",
+    "AgentRunUpdateEvent",
     "ChatAuthenticationError",
     "ChatClient",
     "ChatClientError",
