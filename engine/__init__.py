@@ -5,16 +5,25 @@ Import the public names from here; everything else stays reachable by module (``
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from engine.builder import BatonWarning, WorkflowBuilder
+from engine.checkpoint import Checkpoint, CheckpointInfo
 from engine.context import SharedState, WorkflowContext
 from engine.edges import Case, Default
 from engine.errors import (
     BatonError,
+    CheckpointCorruptError,
+    CheckpointError,
+    CheckpointNotFoundError,
     ConvergenceError,
     DefinitionError,
     ExecutorFailedError,
+    GraphMismatchError,
+    ResponseError,
     RoutingError,
     RunError,
+    SerializationError,
     ValidationIssue,
     WorkflowInputError,
     WorkflowValidationError,
@@ -25,6 +34,7 @@ from engine.events import (
     ExecutorInvokedEvent,
     MessageDroppedEvent,
     OutputEvent,
+    RequestInfoEvent,
     RunFailedEvent,
     RunStartedEvent,
     RunStatus,
@@ -37,14 +47,26 @@ from engine.events import (
 )
 from engine.executor import Executor, handler
 from engine.function_executor import FunctionExecutor, executor
+from engine.requests import RequestResponse, response_handler
 from engine.run import Run, RunResult
+from engine.serialization import TypeRegistry, register_type
+from engine.stores import CheckpointStore, InMemoryCheckpointStore, SqliteCheckpointStore
 from engine.subworkflow import WorkflowExecutor
 from engine.workflow import Workflow
+
+if TYPE_CHECKING:
+    from engine.stores.postgres import PostgresCheckpointStore
 
 __all__ = [
     "BatonError",
     "BatonWarning",
     "Case",
+    "Checkpoint",
+    "CheckpointCorruptError",
+    "CheckpointError",
+    "CheckpointInfo",
+    "CheckpointNotFoundError",
+    "CheckpointStore",
     "ConvergenceError",
     "Default",
     "DefinitionError",
@@ -54,8 +76,14 @@ __all__ = [
     "ExecutorFailedEvent",
     "ExecutorInvokedEvent",
     "FunctionExecutor",
+    "GraphMismatchError",
+    "InMemoryCheckpointStore",
     "MessageDroppedEvent",
     "OutputEvent",
+    "PostgresCheckpointStore",
+    "RequestInfoEvent",
+    "RequestResponse",
+    "ResponseError",
     "RoutingError",
     "Run",
     "RunError",
@@ -63,10 +91,13 @@ __all__ = [
     "RunResult",
     "RunStartedEvent",
     "RunStatus",
+    "SerializationError",
     "SharedState",
+    "SqliteCheckpointStore",
     "StatusEvent",
     "SuperstepCompletedEvent",
     "SuperstepStartedEvent",
+    "TypeRegistry",
     "UserEvent",
     "ValidationIssue",
     "WarningEvent",
@@ -79,4 +110,15 @@ __all__ = [
     "WorkflowValidationError",
     "executor",
     "handler",
+    "register_type",
+    "response_handler",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # PostgresCheckpointStore needs the optional psycopg extra: import it on first use only.
+    if name == "PostgresCheckpointStore":
+        import engine.stores
+
+        return engine.stores.PostgresCheckpointStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,18 +7,22 @@ exactly as it was. Reads of shared state see the last committed superstep plus t
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, Never
 
 from typing_extensions import TypeVar
 
-from engine.errors import RoutingError
-from engine.events import OutputEvent, UserEvent, WorkflowEvent
+from engine.errors import DefinitionError, RoutingError
+from engine.events import OutputEvent, RequestInfoEvent, UserEvent, WorkflowEvent
+from engine.serialization import default_registry
+from engine.state import RecordedWrites
+from engine.typecheck import type_name
 
 if TYPE_CHECKING:
     from engine.state import RunState
 
-__all__ = ["DELETED", "SharedState", "WorkflowContext", "staged_writes"]
+__all__ = ["DELETED", "SharedState", "WorkflowContext", "replay_writes", "staged_writes"]
 
 OutT = TypeVar("OutT", default=Any)
 YieldT = TypeVar("YieldT", default=Never)
@@ -67,6 +71,9 @@ class SharedState:
 _DELETED: Any = type("_Deleted", (), {"__repr__": lambda self: "DELETED"})()
 DELETED = _DELETED
 """Marker for a staged deletion in `SharedState.staged`."""
+default_registry.register(
+    type(DELETED), name="baton:deleted", encode=lambda _: None, decode=lambda _: DELETED
+)
 
 
 class WorkflowContext(Generic[OutT, YieldT]):
@@ -78,9 +85,12 @@ class WorkflowContext(Generic[OutT, YieldT]):
     """
 
     __slots__ = (
+        "_can_respond",
         "_emit",
         "_executor_id",
         "_outbox",
+        "_outputs",
+        "_requests",
         "_run",
         "_shared",
         "_state",
@@ -96,9 +106,13 @@ class WorkflowContext(Generic[OutT, YieldT]):
         targets: frozenset[str],
         emit: Callable[[WorkflowEvent], None],
         streaming: bool = False,
+        can_respond: Callable[[Any, Any], bool] | None = None,
     ) -> None:
         self._executor_id = executor_id
         self._streaming = streaming
+        self._can_respond = can_respond
+        self._requests: list[RequestInfoEvent] = []
+        self._outputs: list[Any] = []
         self._run = run
         self._targets = targets
         self._emit = emit
@@ -121,6 +135,11 @@ class WorkflowContext(Generic[OutT, YieldT]):
     def superstep(self) -> int:
         """The current superstep number (the first is 1)."""
         return self._run.superstep
+
+    @property
+    def target_ids(self) -> frozenset[str]:
+        """The executors this one has edges to (empty for a terminal executor)."""
+        return self._targets
 
     @property
     def is_streaming(self) -> bool:
@@ -146,7 +165,36 @@ class WorkflowContext(Generic[OutT, YieldT]):
 
     async def yield_output(self, output: YieldT) -> None:
         """Emit `output` as a workflow output (an `OutputEvent`, collected in `RunResult.outputs`)."""
+        self._outputs.append(output)
         self._emit(OutputEvent(self._executor_id, output))
+
+    async def request_info(
+        self, request: Any, response_type: Any, *, request_id: str | None = None
+    ) -> str:
+        """Ask the outside world for an answer of type `response_type`; return the request id.
+
+        Emits a `request_info` event at once. The request becomes pending when this superstep commits;
+        other executors keep running, and once the run is idle it pauses with status
+        `idle_with_pending_requests` until ``run.respond({request_id: answer})`` delivers the answer to
+        this executor's `@response_handler` for ``(type(request), response_type)``.
+        """
+        if self._can_respond is not None and not self._can_respond(request, response_type):
+            raise DefinitionError(
+                f"`{self._executor_id}` asked for a `{type_name(response_type)}` answer to a "
+                f"`{type(request).__name__}` request, but it has no `@response_handler` for "
+                f"(`{type(request).__name__}`, `{type_name(response_type)}`); add one, or the answer "
+                "could never be delivered."
+            )
+        if request_id is None:
+            request_id = uuid.uuid4().hex
+        elif request_id in self._run.pending_requests or any(
+            r.request_id == request_id for r in self._requests
+        ):
+            raise ValueError(f"request id `{request_id}` is already pending; use a unique id.")
+        event = RequestInfoEvent(request_id, self._executor_id, request, response_type)
+        self._requests.append(event)
+        self._emit(event)
+        return request_id
 
     async def add_event(self, event: UserEvent) -> None:
         """Emit a user-defined event into the run's event stream."""
@@ -176,12 +224,26 @@ class WorkflowContext(Generic[OutT, YieldT]):
         return self._shared
 
 
-def staged_writes(
-    ctx: WorkflowContext[Any, Any],
-) -> tuple[list[tuple[Any, str | None]], bool, Any, dict[str, Any]]:
-    """What a handler staged during its superstep: outbox, whether it set state, that state, shared writes.
+def staged_writes(ctx: WorkflowContext[Any, Any]) -> RecordedWrites:
+    """What a handler staged during its superstep, as the value the barrier commits.
 
-    For the runner's barrier only; handlers never need it.
+    A failure checkpoint records the same value. For the runner only; handlers never need it.
     """
     shared = ctx._shared.staged if ctx._shared is not None else {}
-    return ctx._outbox, ctx._state_written, ctx._state, shared
+    return RecordedWrites(
+        tuple(ctx._outbox),
+        ctx._state_written,
+        ctx._state,
+        shared,
+        tuple(ctx._requests),
+        tuple(ctx._outputs),
+    )
+
+
+def replay_writes(ctx: WorkflowContext[Any, Any], writes: RecordedWrites) -> None:
+    """Load recorded writes into a fresh context, as if its handler had just staged them."""
+    ctx._outbox.extend(writes.outbox)
+    ctx._state_written, ctx._state = writes.wrote_state, writes.state
+    ctx.shared.staged.update(writes.shared)
+    ctx._requests.extend(writes.requests)
+    ctx._outputs.extend(writes.outputs)

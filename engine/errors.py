@@ -5,6 +5,12 @@ BatonError
 ├── DefinitionError            an executor, handler or edge is declared wrongly (raised where it is declared)
 ├── WorkflowValidationError    `build()` found problems; `.issues` lists every one of them
 ├── WorkflowInputError         the start executor cannot accept the message a run was started with
+├── ResponseError              `respond()` was given answers it cannot deliver; nothing was changed
+├── CheckpointError            a checkpoint cannot be saved, found, trusted or resumed
+│   ├── SerializationError     a value in the run cannot be written to (or read from) a checkpoint
+│   ├── CheckpointNotFoundError    no checkpoint (or run) with that id in the store
+│   ├── CheckpointCorruptError     a stored checkpoint failed its integrity check; names the last good one
+│   └── GraphMismatchError     the checkpoint was taken on a different graph; says what differs
 └── RunError                   a run stopped; `.run_id` and `.superstep` say where
     ├── RoutingError           a message could not be routed (unknown target, bad selection, raising predicate,
     │                          a drop in strict mode)
@@ -12,7 +18,8 @@ BatonError
     └── ConvergenceError       the run exceeded its superstep budget (`max_supersteps`)
 ```
 
-`WorkflowInputError` is also a `TypeError`, because it is a misused argument. Exceptions never log themselves;
+`WorkflowInputError` is also a `TypeError`, and `ResponseError` a `ValueError`, because they are misused
+arguments. Exceptions never log themselves;
 the runner reports failures as events.
 """
 
@@ -27,6 +34,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BatonError",
+    "CheckpointCorruptError",
+    "CheckpointError",
+    "CheckpointNotFoundError",
+    "GraphMismatchError",
+    "ResponseError",
+    "SerializationError",
     "ConvergenceError",
     "DefinitionError",
     "ExecutorFailedError",
@@ -103,3 +116,35 @@ class ExecutorFailedError(RunError):
 
 class ConvergenceError(RunError):
     """The run still had messages to deliver after `max_supersteps` supersteps."""
+
+
+class ResponseError(BatonError, ValueError):
+    """`respond()` was called with answers it cannot deliver; the run was left untouched."""
+
+
+class CheckpointError(BatonError):
+    """A checkpoint could not be saved, found, trusted or resumed."""
+
+
+class SerializationError(CheckpointError, TypeError):
+    """A value cannot be written to or read from a checkpoint; the message says how to register it."""
+
+
+class CheckpointNotFoundError(CheckpointError, LookupError):
+    """The store has no checkpoint (or run) with the requested id."""
+
+
+class CheckpointCorruptError(CheckpointError):
+    """A stored checkpoint failed its integrity check and was not loaded."""
+
+    def __init__(
+        self, message: str, *, checkpoint_id: str, last_good_id: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.checkpoint_id = checkpoint_id
+        self.last_good_id = last_good_id
+        """The newest earlier checkpoint of the same run that is intact (`None` if there is none)."""
+
+
+class GraphMismatchError(CheckpointError):
+    """The checkpoint's graph signature differs from the workflow asked to resume it."""

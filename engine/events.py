@@ -12,9 +12,11 @@ from __future__ import annotations
 import dataclasses
 import enum
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, get_origin
 
 from pydantic import TypeAdapter
+
+from engine.typecheck import type_name
 
 __all__ = [
     "ExecutorCompletedEvent",
@@ -22,6 +24,7 @@ __all__ = [
     "ExecutorInvokedEvent",
     "MessageDroppedEvent",
     "OutputEvent",
+    "RequestInfoEvent",
     "RunFailedEvent",
     "RunStartedEvent",
     "RunStatus",
@@ -40,6 +43,8 @@ class RunStatus(enum.StrEnum):
 
     RUNNING = "running"
     """Supersteps are being executed."""
+    IN_PROGRESS_PENDING_REQUESTS = "in_progress_pending_requests"
+    """Supersteps are still running, and at least one request for outside input is waiting."""
     IDLE = "idle"
     """Nothing is left to deliver: the run is done."""
     IDLE_WITH_PENDING_REQUESTS = "idle_with_pending_requests"
@@ -138,6 +143,22 @@ class OutputEvent(WorkflowEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class RequestInfoEvent(WorkflowEvent):
+    """An executor asked for outside input; answer it with ``run.respond({request_id: answer})``.
+
+    The same value is kept in the run's state while the request is pending, so a checkpoint carries it.
+    """
+
+    type: ClassVar[str] = "request_info"
+    request_id: str
+    source_executor_id: str
+    data: Any
+    """The request payload the executor passed to ``ctx.request_info``."""
+    response_type: Any
+    """The type the answer must have (answers are validated, with lossless coercion, against it)."""
+
+
+@dataclass(frozen=True, slots=True)
 class MessageDroppedEvent(WorkflowEvent):
     """A message found no edge or handler that accepts it (never silently lost)."""
 
@@ -175,5 +196,9 @@ def event_to_dict(event: WorkflowEvent) -> dict[str, Any]:
     data: dict[str, Any] = {"type": event.type}
     if dataclasses.is_dataclass(event):
         for field in dataclasses.fields(event):
-            data[field.name] = _ANY_ADAPTER.dump_python(getattr(event, field.name), mode="json")
+            value = getattr(event, field.name)
+            if isinstance(value, type) or get_origin(value) is not None:
+                data[field.name] = type_name(value)  # e.g. a request's response type
+            else:
+                data[field.name] = _ANY_ADAPTER.dump_python(value, mode="json")
     return data

@@ -19,6 +19,12 @@ from typing import Any, TypeVar, get_args, get_origin
 
 from engine.context import WorkflowContext
 from engine.errors import DefinitionError
+from engine.requests import (
+    RESPONSE_MARK,
+    RequestResponse,
+    ResponseTable,
+    resolve_response_handler,
+)
 from engine.typecheck import flatten, is_any, is_nothing, matches, specificity, type_name
 
 __all__ = [
@@ -150,15 +156,24 @@ class Executor:
     """
 
     _class_handlers: HandlerTable = HandlerTable((), "Executor")
+    _class_responses: ResponseTable = ResponseTable((), "Executor")
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         localns = {**caller_scope(), cls.__name__: cls}
         specs: list[HandlerSpec] = []
-        for name in _handler_names(cls):
+        for name in _marked_names(cls, _HANDLER_MARK):
             func = getattr(cls, name)
             specs.append(resolve_handler(func, owner=cls.__name__, localns=localns))
         cls._class_handlers = HandlerTable(specs, cls.__name__)
+        responses = []
+        for name in _marked_names(cls, RESPONSE_MARK):
+            func = getattr(cls, name)
+            hints = resolve_hints(func, cls.__name__, localns)
+            responses.append(
+                resolve_response_handler(func, cls.__name__, hints, resolve_context_types)
+            )
+        cls._class_responses = ResponseTable(responses, cls.__name__)
 
     def __init__(self, id: str) -> None:  # noqa: A002 - `id` is the name every peer engine uses
         if not isinstance(id, str) or not id.strip():
@@ -176,31 +191,53 @@ class Executor:
         return self._class_handlers
 
     @property
+    def response_handlers(self) -> ResponseTable:
+        """This executor's `@response_handler` methods."""
+        return self._class_responses
+
+    def can_respond(self, request: object, response_type: object) -> bool:
+        """Whether an answer of `response_type` to `request` has a response handler here."""
+        return self.response_handlers.find(request, response_type) is not None
+
+    async def handle_response(
+        self, answer: RequestResponse, ctx: WorkflowContext[Any, Any]
+    ) -> None:
+        """Run the response handler for `answer` (the runner calls this; override to route answers)."""
+        spec = self.response_handlers.find(answer.request, answer.response_type)
+        if spec is None:  # request_info refuses such requests, so only a changed class gets here
+            raise DefinitionError(
+                f"`{self.id}` has no response handler for `{type_name(type(answer.request))}` "
+                f"answered with `{type_name(answer.response_type)}`; it handles "
+                f"{self.response_handlers.describe()}."
+            )
+        await spec.func(self, answer.request, answer.response, ctx)
+
+    @property
     def input_types(self) -> tuple[object, ...]:
         """Every message type this executor accepts."""
         return self.handlers.input_types
 
     @property
     def output_types(self) -> tuple[object, ...]:
-        """Every message type this executor declares it sends."""
-        return self.handlers.output_types
+        """Every message type this executor declares it sends (from handlers and response handlers)."""
+        return _unique([*self.handlers.output_types, *self.response_handlers.output_types])
 
     @property
     def yield_types(self) -> tuple[object, ...]:
-        """Every output type this executor declares it yields."""
-        return self.handlers.yield_types
+        """Every output type this executor declares it yields (from handlers and response handlers)."""
+        return _unique([*self.handlers.yield_types, *self.response_handlers.yield_types])
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(id={self._id!r})"
 
 
-def _handler_names(cls: type) -> list[str]:
+def _marked_names(cls: type, mark: str) -> list[str]:
     names: list[str] = []
     for klass in reversed(cls.__mro__):
         for name, member in vars(klass).items():
-            if getattr(member, _HANDLER_MARK, False) and name not in names:
+            if getattr(member, mark, False) and name not in names:
                 names.append(name)
-    return [n for n in names if getattr(getattr(cls, n), _HANDLER_MARK, False)]
+    return [n for n in names if getattr(getattr(cls, n), mark, False)]
 
 
 def caller_scope() -> dict[str, Any]:

@@ -33,7 +33,7 @@ __all__ = ["Outbox", "Router", "RoutingPlan"]
 
 logger = get_logger(__name__)
 
-Outbox = tuple[str, list[tuple[Any, str | None]]]
+Outbox = tuple[str, Sequence[tuple[Any, str | None]]]
 """An executor id and the ``(message, target_id)`` pairs it sent, in send order."""
 
 # Outcome flags of routing one message through one group; a message is dropped when some group

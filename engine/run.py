@@ -1,9 +1,9 @@
-"""`Run` and `RunResult`: one execution of a workflow, driven to idle, awaited or streamed.
+"""`Run` and `RunResult`: one execution of a workflow, driven to idle in segments, awaited or streamed.
 
-A run owns its `RunState` and its event list; the workflow it runs is shared configuration. Awaiting a
-run collects events into a `RunResult`; streaming yields the same events as they happen, from a task
-that drives the same loop. Both end the same way: a `RunResult`, or the run's `RunError` raised after the
-`run_failed` event.
+A run owns its `RunState`; the workflow it runs is shared configuration. The first segment starts with
+the input message; a run that pauses for human input is continued by `respond()`, each call one more
+segment. Awaiting a segment returns a `RunResult` of that segment; streaming yields the same events as
+they happen. A failed segment raises its `RunError` after the `run_failed` event.
 """
 
 from __future__ import annotations
@@ -11,15 +11,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Coroutine, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import structlog
+from pydantic import TypeAdapter, ValidationError
 
-from engine.errors import ExecutorFailedError, RunError
+from engine.errors import CheckpointError, ExecutorFailedError, ResponseError, RunError
 from engine.events import (
     OutputEvent,
+    RequestInfoEvent,
     RunFailedEvent,
     RunStartedEvent,
     RunStatus,
@@ -28,31 +30,54 @@ from engine.events import (
 )
 from engine.executor import Executor
 from engine.log import get_logger, is_enabled
+from engine.requests import RequestResponse
 from engine.routing import Router
 from engine.runner import Runner
-from engine.state import RunState
+from engine.state import Delivery, RunState
+from engine.typecheck import type_name
+
+if TYPE_CHECKING:
+    from engine.checkpointer import Checkpointer
 
 __all__ = ["Run", "RunResult"]
 
 logger = get_logger(__name__)
 
+_PAUSED = (RunStatus.IDLE_WITH_PENDING_REQUESTS, RunStatus.IN_PROGRESS_PENDING_REQUESTS)
+
 
 @dataclass(frozen=True, slots=True)
 class RunResult:
-    """How a run ended: its outputs, status and every event, in order."""
+    """How a run segment ended: its outputs, status, events, and the requests still waiting."""
 
     run_id: str
     status: RunStatus
     outputs: tuple[Any, ...]
+    """Outputs yielded in this segment (since the run started, or since the last `respond()`)."""
     events: tuple[WorkflowEvent, ...]
     supersteps: int
-    """How many supersteps ran."""
+    """The number of the last superstep run (counted from the run's start)."""
+    requests: tuple[RequestInfoEvent, ...] = ()
+    """Requests for outside input still waiting for an answer, in the order they were made."""
+    run: Run | None = None
+    """The run itself, to continue it with ``await result.run.respond({...})``."""
+    checkpoint_id: str | None = None
+    """The run's latest checkpoint, when it is durable."""
 
 
 class Run:
     """One execution of a workflow. Create it with `Workflow.run()` (or `Workflow.start()`)."""
 
-    __slots__ = ("_events", "_listener", "_runner", "_started", "_state", "_workflow_name")
+    __slots__ = (
+        "_checkpointer",
+        "_driving",
+        "_events",
+        "_listener",
+        "_runner",
+        "_started",
+        "_state",
+        "_workflow_name",
+    )
 
     def __init__(
         self,
@@ -62,13 +87,17 @@ class Run:
         router: Router,
         state: RunState,
         max_supersteps: int,
+        checkpointer: Checkpointer | None = None,
     ) -> None:
         self._workflow_name = workflow_name
         self._state = state
         self._events: list[WorkflowEvent] = []
         self._listener: asyncio.Queue[WorkflowEvent | None] | None = None
         self._started = False
+        self._driving = False
+        self._checkpointer = checkpointer
         self._runner = Runner(executors, router, state, self._emit, max_supersteps)
+        self._runner.checkpoints = checkpointer
 
     @property
     def run_id(self) -> str:
@@ -85,38 +114,121 @@ class Run:
         """The run's mutable state (the value a checkpoint captures)."""
         return self._state
 
+    @property
+    def pending_requests(self) -> tuple[RequestInfoEvent, ...]:
+        """Requests waiting for an answer, in the order they were made."""
+        return tuple(self._state.pending_requests.values())
+
     def _emit(self, event: WorkflowEvent) -> None:
         self._events.append(event)
         if self._listener is not None:
             self._listener.put_nowait(event)
+        if type(event) is RequestInfoEvent and self._state.status is RunStatus.RUNNING:
+            self._set_status(RunStatus.IN_PROGRESS_PENDING_REQUESTS)
 
     def result(self) -> RunResult:
-        """A snapshot of the run so far as a `RunResult`."""
+        """The current (or last) segment so far as a `RunResult`."""
         events = tuple(self._events)
         outputs = tuple(e.data for e in events if isinstance(e, OutputEvent))
-        return RunResult(self.run_id, self.status, outputs, events, self._state.superstep)
+        checkpoint = self._checkpointer.latest_id if self._checkpointer is not None else None
+        return RunResult(
+            self.run_id,
+            self.status,
+            outputs,
+            events,
+            self._state.superstep,
+            self.pending_requests,
+            self,
+            checkpoint,
+        )
 
     def _claim(self) -> None:
         if self._started:
             raise RuntimeError(
-                f"run `{self.run_id}` was already driven; start a new one with `workflow.run()`."
+                f"run `{self.run_id}` was already driven; continue it with `respond()` or start a "
+                "new one with `workflow.run()`."
             )
         self._started = True
 
     async def execute(self) -> RunResult:
         """Drive the run until it is idle and return its result; raise its `RunError` if it fails."""
         self._claim()
-        await self._drive()
-        return self.result()
+        return await self._segment(None)
 
-    async def stream(self) -> AsyncIterator[WorkflowEvent]:
+    def stream(self) -> AsyncIterator[WorkflowEvent]:
         """Drive the run, yielding each event as it happens; raise its `RunError` if it fails."""
         self._claim()
+        return self._stream_segment(None)
+
+    @overload
+    def respond(
+        self, responses: Mapping[str, Any], *, stream: Literal[False] = False
+    ) -> Coroutine[Any, Any, RunResult]: ...
+
+    @overload
+    def respond(
+        self, responses: Mapping[str, Any], *, stream: Literal[True]
+    ) -> AsyncIterator[WorkflowEvent]: ...
+
+    def respond(
+        self, responses: Mapping[str, Any], *, stream: bool = False
+    ) -> Coroutine[Any, Any, RunResult] | AsyncIterator[WorkflowEvent]:
+        """Answer pending requests (``{request_id: answer}``) and drive the run until idle again.
+
+        Partial answers are fine: unanswered requests stay pending. Answers are validated against each
+        request's response type (with pydantic's lossless coercion) before anything changes; a bad
+        call raises `ResponseError` and leaves the run exactly as it was.
+        """
+        if not isinstance(responses, Mapping):
+            raise TypeError(
+                "respond() takes a mapping of request id to answer, e.g. "
+                f"`{{request_id: answer}}`, got {type(responses).__name__}"
+            )
+        answers = dict(responses)
+        return self._stream_segment(answers) if stream else self._segment(answers)
+
+    def resume(
+        self,
+        responses: Mapping[str, Any] | None = None,
+        *,
+        stream: bool = False,
+        notices: tuple[WorkflowEvent, ...] = (),
+    ) -> Coroutine[Any, Any, RunResult] | AsyncIterator[WorkflowEvent]:
+        """Continue a run restored from a checkpoint, answering `responses` first.
+
+        Used by `Workflow.resume`; `notices` are events to report right after the run starts.
+        """
+        self._started = True
+        answers = dict(responses) if responses else None
+        if stream:
+            return self._stream_segment(answers, resumed=True, notices=notices)
+        return self._segment(answers, resumed=True, notices=notices)
+
+    async def _segment(
+        self,
+        answers: dict[str, Any] | None,
+        resumed: bool = False,
+        notices: tuple[WorkflowEvent, ...] = (),
+    ) -> RunResult:
+        self._begin(answers)
+        try:
+            await self._drive(answers, resumed, notices)
+        finally:
+            self._driving = False
+        return self.result()
+
+    async def _stream_segment(
+        self,
+        answers: dict[str, Any] | None,
+        resumed: bool = False,
+        notices: tuple[WorkflowEvent, ...] = (),
+    ) -> AsyncIterator[WorkflowEvent]:
+        self._begin(answers)
         queue: asyncio.Queue[WorkflowEvent | None] = asyncio.Queue()
         self._listener = queue
         self._runner.yield_every = 1  # the consumer should see each superstep's events promptly
         self._runner.streaming = True
-        task = asyncio.create_task(self._drive())
+        task = asyncio.create_task(self._drive(answers, resumed, notices))
         task.add_done_callback(lambda _: queue.put_nowait(None))
         try:
             while (event := await queue.get()) is not None:
@@ -124,36 +236,128 @@ class Run:
             task.result()
         finally:
             self._listener = None
+            self._runner.yield_every, self._runner.streaming = 16, False
             if not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            self._driving = False
 
-    async def _drive(self) -> None:
+    def _begin(self, answers: dict[str, Any] | None) -> None:
+        """Check that a segment may start now (and that `answers` are deliverable), then claim it."""
+        if self._driving:
+            raise RuntimeError(
+                f"run `{self.run_id}` is being driven right now; wait for it to become idle."
+            )
+        if answers is not None:
+            self._validate_answers(answers)
+        self._driving = True
+        self._events = []
+
+    def _validate_answers(self, answers: dict[str, Any]) -> None:
+        state = self._state
+        if not answers:
+            raise ResponseError("respond() was given no answers; pass `{request_id: answer}`.")
+        for request_id in answers:
+            if request_id in state.answered_request_ids:
+                raise ResponseError(f"request `{request_id}` was already answered; answer it once.")
+        if not state.pending_requests:
+            raise ResponseError(
+                f"run `{self.run_id}` has no pending requests (status `{state.status}`); there is "
+                "nothing to answer."
+            )
+        for request_id in answers:
+            if request_id not in state.pending_requests:
+                known = ", ".join(f"`{r}`" for r in state.pending_requests)
+                raise ResponseError(
+                    f"run `{self.run_id}` has no pending request `{request_id}`; pending: {known}."
+                )
+        for request_id, answer in list(answers.items()):
+            answers[request_id] = coerce_answer(state.pending_requests[request_id], answer)
+
+    def _deliver_answers(self, answers: dict[str, Any]) -> None:
+        state = self._state
+        for request_id, request in list(state.pending_requests.items()):  # in request order
+            if request_id in answers:
+                del state.pending_requests[request_id]
+                state.answered_request_ids.add(request_id)
+                response = RequestResponse(
+                    request_id, request.data, answers[request_id], request.response_type
+                )
+                state.pending.append(Delivery(request.source_executor_id, response, "respond"))
+
+    async def _drive(
+        self, answers: dict[str, Any] | None, resumed: bool, notices: tuple[WorkflowEvent, ...]
+    ) -> None:
         state = self._state
         logs = is_enabled(__name__, logging.INFO)
+        first = not resumed and state.superstep == 0 and not state.pending_requests
         with structlog.contextvars.bound_contextvars(run_id=state.run_id):
             if logs:
-                logger.info("run_started", workflow=self._workflow_name)
-            self._emit(RunStartedEvent(state.run_id, self._workflow_name))
-            self._set_status(RunStatus.RUNNING)
+                logger.info(
+                    "run_started" if first else "run_continued", workflow=self._workflow_name
+                )
+            if first or resumed:
+                self._emit(RunStartedEvent(state.run_id, self._workflow_name))
+            for notice in notices:
+                self._emit(notice)
+            self._set_status(
+                RunStatus.IN_PROGRESS_PENDING_REQUESTS
+                if state.pending_requests and not answers
+                else RunStatus.RUNNING
+            )
+            if self._checkpointer is not None:
+                await self._checkpointer.begin(state)
+            if answers:
+                self._deliver_answers(answers)
+                if state.pending_requests:
+                    self._set_status(RunStatus.IN_PROGRESS_PENDING_REQUESTS)
+                if self._checkpointer is not None:
+                    await self._checkpointer.after_responses(state)
             try:
                 await self._runner.run_until_idle()
-            except RunError as error:
+            except (RunError, CheckpointError) as error:
                 self._fail(error)
                 raise
-            self._set_status(RunStatus.IDLE)
+            paused = bool(state.pending_requests)
+            self._set_status(RunStatus.IDLE_WITH_PENDING_REQUESTS if paused else RunStatus.IDLE)
             if logs:
-                logger.info("run_completed", supersteps=state.superstep)
+                event = "run_paused" if paused else "run_completed"
+                logger.info(event, supersteps=state.superstep, pending=len(state.pending_requests))
 
-    def _fail(self, error: RunError) -> None:
-        step = error.superstep
+    def _fail(self, error: RunError | CheckpointError) -> None:
+        step = error.superstep if isinstance(error, RunError) else self._state.superstep
         self._emit(RunFailedEvent(step, type(error).__name__, str(error)))
         self._set_status(RunStatus.FAILED)
         where = error.executor_id if isinstance(error, ExecutorFailedError) else None
         logger.info("run_failed", superstep=step, error=type(error).__name__, executor_id=where)
-        error.result = self.result()
+        if isinstance(error, RunError):
+            error.result = self.result()
 
     def _set_status(self, status: RunStatus) -> None:
+        if self._state.status is status and status in _PAUSED:
+            return
         self._state.status = status
         self._emit(StatusEvent(status))
+
+
+_ADAPTERS: dict[object, TypeAdapter[Any]] = {}
+
+
+def coerce_answer(request: RequestInfoEvent, answer: Any) -> Any:
+    """`answer` validated against the request's response type, coerced only where nothing is lost."""
+    response_type = request.response_type
+    adapter = _ADAPTERS.get(response_type)
+    if adapter is None:
+        adapter = _ADAPTERS[response_type] = TypeAdapter(response_type)
+    try:
+        return adapter.validate_python(answer)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ResponseError(
+            f"the answer to request `{request.request_id}` from `{request.source_executor_id}` must "
+            f"be `{type_name(response_type)}`, got `{type(answer).__name__}` ({problems}); nothing "
+            "was delivered."
+        ) from exc

@@ -15,15 +15,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
-from engine.context import DELETED, WorkflowContext, staged_writes
+from engine.context import DELETED, WorkflowContext, replay_writes, staged_writes
 from engine.errors import ConvergenceError, ExecutorFailedError, RunError
 from engine.events import (
     ExecutorCompletedEvent,
     ExecutorFailedEvent,
     ExecutorInvokedEvent,
     MessageDroppedEvent,
+    OutputEvent,
     SuperstepCompletedEvent,
     SuperstepStartedEvent,
     WarningEvent,
@@ -31,17 +32,32 @@ from engine.events import (
 )
 from engine.executor import Executor
 from engine.log import get_logger, is_enabled
+from engine.requests import RequestResponse
 from engine.routing import Router
-from engine.state import Delivery, RunState
+from engine.state import Delivery, RecordedWrites, RunState
 from engine.typecheck import type_name
 
-__all__ = ["Runner"]
+__all__ = ["CheckpointHook", "Runner"]
 
 logger = get_logger(__name__)
 
 Emit = Callable[[WorkflowEvent], None]
-_Writes = tuple[str, list[tuple[Any, str | None]], bool, Any, dict[str, Any]]
-"""One executor's staged writes: id, outbox, whether it set state, that state, shared-state writes."""
+
+
+class CheckpointHook(Protocol):
+    """What the runner tells a checkpointer at each superstep boundary."""
+
+    async def after_superstep(
+        self, state: RunState, writes: list[tuple[str, RecordedWrites]]
+    ) -> None:
+        """A superstep committed; `writes` say which executor states and shared keys changed."""
+        ...
+
+    async def after_failure(
+        self, state: RunState, completed: dict[str, RecordedWrites], error: RunError
+    ) -> None:
+        """A superstep failed; `state` is as before it, `completed` holds the siblings that finished."""
+        ...
 
 
 class Runner:
@@ -54,6 +70,7 @@ class Runner:
         "_max_supersteps",
         "_router",
         "_state",
+        "checkpoints",
         "streaming",
         "yield_every",
     )
@@ -77,6 +94,8 @@ class Runner:
         """Supersteps between forced yields to the event loop (see `_superstep`)."""
         self.streaming = False
         """Whether a consumer streams the events (handlers see it as `ctx.is_streaming`)."""
+        self.checkpoints: CheckpointHook | None = None
+        """Told about every superstep boundary when the run is durable."""
 
     async def run_until_idle(self) -> None:
         """Run supersteps until nothing is pending; raise a `RunError` when the run fails."""
@@ -102,17 +121,23 @@ class Runner:
         for delivery in pending:
             batches.setdefault(delivery.target_id, []).append(delivery)
         self._emit(SuperstepStartedEvent(step, tuple(batches)))
+        finished: dict[str, RecordedWrites] = {}
         try:
-            contexts = await self._run_batches(batches)
-            writes = [(ctx.executor_id, *staged_writes(ctx)) for ctx in contexts]
-            plan = await self._router.route([(eid, outbox) for eid, outbox, *_ in writes], state)
-        except BaseException:
+            await self._run_batches(batches, finished)
+            writes = list(finished.items())
+            plan = await self._router.route([(eid, w.outbox) for eid, w in writes], state)
+        except BaseException as error:
             state.pending, state.superstep = pending, step - 1
+            if self.checkpoints is not None and isinstance(error, ExecutorFailedError):
+                await self.checkpoints.after_failure(state, finished, error)
             raise
+        state.replay = {}
         self._commit(writes)
         plan.apply(state)
         for dropped in plan.dropped:
             self._emit(dropped)
+        if self.checkpoints is not None:
+            await self.checkpoints.after_superstep(state, writes)
         self._emit(SuperstepCompletedEvent(step))
         if step % self.yield_every == 0:
             # A lone executor is awaited without a task; if its handler never suspends, the run would
@@ -129,74 +154,96 @@ class Runner:
 
     def _context(self, executor_id: str, emit: Emit) -> WorkflowContext[Any, Any]:
         return WorkflowContext(
-            executor_id, self._state, self._router.targets_of(executor_id), emit, self.streaming
+            executor_id,
+            self._state,
+            self._router.targets_of(executor_id),
+            emit,
+            self.streaming,
+            self._executors[executor_id].can_respond,
         )
 
     async def _run_batches(
-        self, batches: dict[str, list[Delivery]]
-    ) -> list[WorkflowContext[Any, Any]]:
+        self, batches: dict[str, list[Delivery]], finished: dict[str, RecordedWrites]
+    ) -> None:
+        """Run every batch; `finished` collects, in invocation order, the writes of each that returned."""
         if len(batches) == 1:  # a lone executor needs no task: await it directly
             ((target, deliveries),) = batches.items()
             ctx = self._context(target, self._emit)
             await self._invoke(deliveries, ctx, self._emit)
-            return [ctx]
+            finished[target] = staged_writes(ctx)
+            return
         order = _InvocationOrder(self._emit, len(batches))
-        emitters = [order.emitter(position) for position in range(len(batches))]
-        contexts = [self._context(t, e) for t, e in zip(batches, emitters, strict=True)]
+        results: list[RecordedWrites | None] = [None] * len(batches)
 
-        async def invoke(position: int, deliveries: list[Delivery]) -> None:
+        async def invoke(position: int, target: str, deliveries: list[Delivery]) -> None:
+            emit = order.emitter(position)
             try:
-                await self._invoke(deliveries, contexts[position], emitters[position])
+                ctx = self._context(target, emit)
+                await self._invoke(deliveries, ctx, emit)
+                results[position] = staged_writes(ctx)
             finally:
                 order.finish(position)
 
         try:
             async with asyncio.TaskGroup() as group:
-                for position, deliveries in enumerate(batches.values()):
-                    group.create_task(invoke(position, deliveries))
+                for position, (target, deliveries) in enumerate(batches.items()):
+                    group.create_task(invoke(position, target, deliveries))
         except BaseExceptionGroup as failures:
             error = _first_failure(failures)
             raise error from error.__cause__  # keep the user's exception as the cause
-        return contexts
+        finally:
+            for target, writes in zip(batches, results, strict=True):
+                if writes is not None:
+                    finished[target] = writes
 
     async def _invoke(
         self, deliveries: list[Delivery], ctx: WorkflowContext[Any, Any], emit: Emit
     ) -> None:
         executor_id, step = ctx.executor_id, self._state.superstep
+        recorded = self._state.replay.get(executor_id)
+        if recorded is not None:  # it finished before a sibling failed: reuse, do not redo
+            replay_writes(ctx, recorded)
+            for output in recorded.outputs:
+                emit(OutputEvent(executor_id, output))
+            for request in recorded.requests:
+                emit(request)
+            return
         executor = self._executors[executor_id]
         for delivery in deliveries:
-            spec = delivery.handler or executor.handlers.find(delivery.payload)
-            if spec is None:
-                reason = f"`{executor_id}` has no handler for `{type(delivery.payload).__name__}`"
+            payload = delivery.payload
+            spec = delivery.handler or executor.handlers.find(payload)
+            if spec is None and type(payload) is not RequestResponse:
+                reason = f"`{executor_id}` has no handler for `{type(payload).__name__}`"
                 source = delivery.source_id or "input"
-                emit(
-                    MessageDroppedEvent(
-                        source, type_name(type(delivery.payload)), reason, executor_id
-                    )
-                )
+                emit(MessageDroppedEvent(source, type_name(type(payload)), reason, executor_id))
                 continue
             emit(ExecutorInvokedEvent(executor_id, step))
             try:
-                await spec.func(executor, delivery.payload, ctx)
+                if spec is not None:
+                    await spec.func(executor, payload, ctx)
+                else:
+                    await executor.handle_response(payload, ctx)
             except Exception as exc:
                 emit(ExecutorFailedEvent(executor_id, step, type(exc).__name__, str(exc)))
+                name = spec.name if spec is not None else "its response handler"
                 raise ExecutorFailedError(
                     f"executor `{executor_id}` failed in superstep {step} while handling "
-                    f"`{type(delivery.payload).__name__}` with `{spec.name}`: "
-                    f"{type(exc).__name__}: {exc}",
+                    f"`{type(payload).__name__}` with `{name}`: {type(exc).__name__}: {exc}",
                     executor_id=executor_id,
                     run_id=self._state.run_id,
                     superstep=step,
                 ) from exc
             emit(ExecutorCompletedEvent(executor_id, step))
 
-    def _commit(self, writes: list[_Writes]) -> None:
+    def _commit(self, writes: list[tuple[str, RecordedWrites]]) -> None:
         state = self._state
         written_by: dict[str, str] = {}
-        for executor_id, _, wrote_state, value, shared in writes:
-            if wrote_state:
-                state.executor_states[executor_id] = value
-            for key, item in shared.items():
+        for executor_id, staged in writes:
+            if staged.wrote_state:
+                state.executor_states[executor_id] = staged.state
+            for request in staged.requests:
+                state.pending_requests[request.request_id] = request
+            for key, item in staged.shared.items():
                 if key in written_by:
                     self._emit(
                         WarningEvent(

@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from engine.events import RunStatus
+from engine.events import RequestInfoEvent, RunStatus
 
 if TYPE_CHECKING:
     from engine.executor import HandlerSpec
 
-__all__ = ["Delivery", "RunState"]
+__all__ = ["Delivery", "RecordedWrites", "RunState"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +25,9 @@ class Delivery:
     payload: Any
     source_id: str | None
     """`None` for the run's input message."""
-    handler: HandlerSpec | None = field(default=None, compare=False, repr=False)
+    handler: HandlerSpec | None = field(
+        default=None, compare=False, repr=False, metadata={"checkpoint": False}
+    )
     """The handler routing already chose (a cache, not part of the value: never saved)."""
 
 
@@ -43,3 +45,25 @@ class RunState:
     """Partial fan-in sets: edge group index -> source id -> messages in send order."""
     executor_states: dict[str, Any] = field(default_factory=dict)
     shared_state: dict[str, Any] = field(default_factory=dict)
+    pending_requests: dict[str, RequestInfoEvent] = field(default_factory=dict)
+    """Requests for outside input that wait for an answer, by request id, in the order they were made."""
+    answered_request_ids: set[str] = field(default_factory=set)
+    """Requests already answered, so a second answer is refused instead of delivered twice."""
+    replay: dict[str, RecordedWrites] = field(default_factory=dict)
+    """Results of executors that finished in a superstep that then failed; resuming that superstep
+    reuses them instead of running those executors again."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedWrites:
+    """What one executor staged in a superstep: kept when a sibling failed, replayed on resume."""
+
+    outbox: tuple[tuple[Any, str | None], ...]
+    """Messages it sent, with the target id it named (or `None`)."""
+    wrote_state: bool
+    state: Any
+    shared: dict[str, Any]
+    """Shared-state writes (`engine.context.DELETED` for a deletion)."""
+    requests: tuple[RequestInfoEvent, ...]
+    outputs: tuple[Any, ...]
+    """Workflow outputs it yielded; re-emitted as output events when the superstep is resumed."""

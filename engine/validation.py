@@ -7,7 +7,7 @@ reported through Python's `warnings` module.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import networkx as nx
@@ -22,6 +22,7 @@ from engine.edges import (
 from engine.errors import ValidationIssue
 from engine.executor import Executor
 from engine.graph import connections
+from engine.requests import requested_pairs
 from engine.typecheck import is_any, is_compatible, type_name
 
 __all__ = ["validate"]
@@ -48,7 +49,11 @@ def validate(
     if start_id is not None and start_id in executors:
         errors.extend(_unreachable(start_id, graph))
     errors.extend(_edge_types(executors, groups))
-    warnings = list(_self_loops(graph)) + list(_silent_executors(executors))
+    warnings = [
+        *_self_loops(graph),
+        *_silent_executors(executors),
+        *_unanswerable_requests(executors),
+    ]
     return errors, warnings
 
 
@@ -206,3 +211,35 @@ def _silent_executors(executors: Mapping[str, Executor]) -> Iterator[ValidationI
                 "declare `WorkflowContext[OutT, YieldT]` on its handlers if it does send or yield.",
                 (executor.id,),
             )
+
+
+def _unanswerable_requests(executors: Mapping[str, Executor]) -> Iterator[ValidationIssue]:
+    """Handlers that call ``ctx.request_info`` with no `@response_handler` that could take the answer."""
+    for executor in executors.values():
+        if type(executor).can_respond is not Executor.can_respond:
+            continue  # it routes answers itself (a sub-workflow)
+        table = executor.response_handlers
+        funcs: list[Callable[..., Any]] = [spec.func for spec in executor.handlers.specs]
+        funcs.extend(spec.func for spec in table.specs)
+        for func in funcs:
+            for request_type, response_type in requested_pairs(func):
+                if table.specs and not (
+                    isinstance(request_type, type)
+                    and response_type is not None
+                    and table.find_for_type(request_type, response_type) is None
+                ):
+                    continue
+                asked = (
+                    f"`{type_name(request_type)}` answered with `{type_name(response_type)}`"
+                    if request_type is not None and response_type is not None
+                    else "outside input"
+                )
+                yield ValidationIssue(
+                    "unanswerable_request",
+                    f"`{executor.id}` asks for {asked} in `{func.__name__}`, but has no "
+                    f"`@response_handler` for it (it handles {table.describe()}); the run would "
+                    "fail when the request is made.",
+                    "add an `@response_handler` method taking (request, response, ctx) with those "
+                    "types.",
+                    (executor.id,),
+                )

@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator, Coroutine, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, overload
 
+from engine.checkpointer import Checkpointer
+from engine.durable import default_store, find_resume_point, new_checkpointer
 from engine.edges import EdgeGroup
 from engine.errors import ValidationIssue, WorkflowInputError
 from engine.events import WorkflowEvent
@@ -18,7 +20,10 @@ from engine.executor import Executor
 from engine.graph import build_graph
 from engine.routing import Router
 from engine.run import Run, RunResult
+from engine.serialization import TypeRegistry, default_registry
+from engine.signature import describe, signature_of
 from engine.state import Delivery, RunState
+from engine.stores.base import CheckpointStore
 from engine.typecheck import type_name
 
 if TYPE_CHECKING:
@@ -31,11 +36,14 @@ class Workflow:
     """A validated executor graph. Build it with `WorkflowBuilder`; run it with `run()`."""
 
     __slots__ = (
+        "_description",
         "_edge_groups",
         "_executors",
         "_max_supersteps",
         "_name",
+        "_registry",
         "_router",
+        "_signature",
         "_start_id",
         "_strict",
         "_warnings",
@@ -60,6 +68,9 @@ class Workflow:
         self._strict = strict
         self._warnings = warnings
         self._router = Router(self._executors, edge_groups, strict=strict)
+        self._description: dict[str, Any] | None = None
+        self._signature: str | None = None
+        self._registry: TypeRegistry | None = None
 
     @property
     def name(self) -> str:
@@ -103,16 +114,75 @@ class Workflow:
             dict.fromkeys(t for executor in self._executors.values() for t in executor.yield_types)
         )
 
-    def start(
-        self, message: Any, *, max_supersteps: int | None = None, run_id: str | None = None
-    ) -> Run:
-        """Create a run for `message` without driving it (see `Run.execute` and `Run.stream`).
+    @property
+    def description(self) -> dict[str, Any]:
+        """The JSON-ready shape of the graph that `signature` hashes (see `engine.signature`)."""
+        if self._description is None:
+            self._description = describe(self)
+        return self._description
 
-        Raises `WorkflowInputError` when the start executor has no handler for the message.
+    @property
+    def signature(self) -> str:
+        """A hash of executor ids and types and the edge groups (nested workflows included)."""
+        if self._signature is None:
+            self._signature = signature_of(self.description)
+        return self._signature
+
+    @property
+    def message_types(self) -> tuple[object, ...]:
+        """Every type a handler, response handler or context of this graph (or a nested one) names."""
+        found: list[object] = []
+        for executor in self._executors.values():
+            found.extend(executor.input_types)
+            found.extend(executor.output_types)
+            found.extend(executor.yield_types)
+            for spec in executor.response_handlers.specs:
+                found.extend((spec.request_type, spec.response_type))
+            inner = getattr(executor, "workflow", None)
+            if isinstance(inner, Workflow):
+                found.extend(inner.message_types)
+        return tuple(dict.fromkeys(found))
+
+    def registry(self, base: TypeRegistry | None = None) -> TypeRegistry:
+        """The type registry for this workflow's checkpoints.
+
+        It is `base` (default: the process-wide one) plus this graph's message types, so classes
+        defined inside functions resolve too.
         """
+        if base is not None:
+            return base.extended(self.message_types)
+        if self._registry is None:
+            self._registry = default_registry.extended(self.message_types)
+        return self._registry
+
+    def _budget(self, max_supersteps: int | None) -> int:
         budget = self._max_supersteps if max_supersteps is None else max_supersteps
         if not isinstance(budget, int) or isinstance(budget, bool) or budget < 1:
             raise ValueError(f"max_supersteps must be a positive integer, got {budget!r}")
+        return budget
+
+    def start(
+        self,
+        message: Any,
+        *,
+        max_supersteps: int | None = None,
+        run_id: str | None = None,
+        checkpoint_store: CheckpointStore | None = None,
+        durable: bool = False,
+        registry: TypeRegistry | None = None,
+    ) -> Run:
+        """Create a run for `message` without driving it (see `Run.execute` and `Run.stream`).
+
+        With `checkpoint_store` (or ``durable=True``, which uses the embedded SQLite store) the run
+        saves a checkpoint at entry and after every superstep. Raises `WorkflowInputError` when the
+        start executor has no handler for the message.
+        """
+        budget = self._budget(max_supersteps)
+        if checkpoint_store is not None and not isinstance(checkpoint_store, CheckpointStore):
+            raise TypeError(
+                "checkpoint_store must implement engine.CheckpointStore (e.g. "
+                f"InMemoryCheckpointStore, SqliteCheckpointStore), got {type(checkpoint_store).__name__}"
+            )
         start = self._executors[self._start_id]
         if start.handlers.find(message) is None:
             accepted = ", ".join(f"`{type_name(t)}`" for t in start.input_types)
@@ -122,12 +192,24 @@ class Workflow:
             )
         state = RunState(run_id=run_id or uuid.uuid4().hex)
         state.pending.append(Delivery(self._start_id, message, None))
+        checkpointer = None
+        if checkpoint_store is not None or durable:
+            store = checkpoint_store if checkpoint_store is not None else default_store()
+            checkpointer = new_checkpointer(self, store, self.registry(registry))
+        return self._new_run(state, budget, checkpointer)
+
+    def restore(self, state: RunState, *, max_supersteps: int | None = None) -> Run:
+        """A run over an existing `RunState` (a paused run kept by the caller, e.g. a sub-workflow)."""
+        return self._new_run(state, self._budget(max_supersteps), None)
+
+    def _new_run(self, state: RunState, budget: int, checkpointer: Checkpointer | None) -> Run:
         return Run(
             workflow_name=self._name,
             executors=self._executors,
             router=self._router,
             state=state,
             max_supersteps=budget,
+            checkpointer=checkpointer,
         )
 
     @overload
@@ -138,6 +220,9 @@ class Workflow:
         stream: Literal[False] = False,
         max_supersteps: int | None = None,
         run_id: str | None = None,
+        checkpoint_store: CheckpointStore | None = None,
+        durable: bool = False,
+        registry: TypeRegistry | None = None,
     ) -> Coroutine[Any, Any, RunResult]: ...
 
     @overload
@@ -148,6 +233,9 @@ class Workflow:
         stream: Literal[True],
         max_supersteps: int | None = None,
         run_id: str | None = None,
+        checkpoint_store: CheckpointStore | None = None,
+        durable: bool = False,
+        registry: TypeRegistry | None = None,
     ) -> AsyncIterator[WorkflowEvent]: ...
 
     def run(
@@ -157,15 +245,103 @@ class Workflow:
         stream: bool = False,
         max_supersteps: int | None = None,
         run_id: str | None = None,
+        checkpoint_store: CheckpointStore | None = None,
+        durable: bool = False,
+        registry: TypeRegistry | None = None,
     ) -> Coroutine[Any, Any, RunResult] | AsyncIterator[WorkflowEvent]:
         """Start a fresh run with `message`.
 
         ``await workflow.run(msg)`` returns a `RunResult`; ``async for event in workflow.run(msg,
         stream=True)`` yields the same events as they happen. A failing run raises its `RunError`
         (`ExecutorFailedError`, `RoutingError` or `ConvergenceError`) after its `run_failed` event.
+        `checkpoint_store` / `durable` make the run durable (see `start`).
         """
-        run = self.start(message, max_supersteps=max_supersteps, run_id=run_id)
+        run = self.start(
+            message,
+            max_supersteps=max_supersteps,
+            run_id=run_id,
+            checkpoint_store=checkpoint_store,
+            durable=durable,
+            registry=registry,
+        )
         return run.stream() if stream else run.execute()
+
+    @overload
+    def resume(
+        self,
+        run_id: str | None = None,
+        *,
+        checkpoint_id: str | None = None,
+        store: CheckpointStore | None = None,
+        responses: Mapping[str, Any] | None = None,
+        stream: Literal[False] = False,
+        new_run_id: str | None = None,
+        max_supersteps: int | None = None,
+        registry: TypeRegistry | None = None,
+    ) -> Coroutine[Any, Any, RunResult]: ...
+
+    @overload
+    def resume(
+        self,
+        run_id: str | None = None,
+        *,
+        checkpoint_id: str | None = None,
+        store: CheckpointStore | None = None,
+        responses: Mapping[str, Any] | None = None,
+        stream: Literal[True],
+        new_run_id: str | None = None,
+        max_supersteps: int | None = None,
+        registry: TypeRegistry | None = None,
+    ) -> AsyncIterator[WorkflowEvent]: ...
+
+    def resume(
+        self,
+        run_id: str | None = None,
+        *,
+        checkpoint_id: str | None = None,
+        store: CheckpointStore | None = None,
+        responses: Mapping[str, Any] | None = None,
+        stream: bool = False,
+        new_run_id: str | None = None,
+        max_supersteps: int | None = None,
+        registry: TypeRegistry | None = None,
+    ) -> Coroutine[Any, Any, RunResult] | AsyncIterator[WorkflowEvent]:
+        """Continue a durable run from `store` (default: the embedded SQLite store).
+
+        ``resume(run_id)`` continues the run from its latest intact checkpoint under the same run id.
+        ``resume(checkpoint_id=...)`` continues from any checkpoint as a new run (`new_run_id`, or a
+        fresh id), leaving the original lineage intact. `responses` answers pending requests in the
+        same call. Resuming onto a graph whose signature differs raises `GraphMismatchError`.
+        """
+        budget = self._budget(max_supersteps)
+        chosen = store if store is not None else default_store()
+        types = self.registry(registry)
+
+        async def prepare() -> tuple[Run, tuple[WorkflowEvent, ...]]:
+            point = await find_resume_point(
+                self,
+                chosen,
+                types,
+                run_id=run_id,
+                checkpoint_id=checkpoint_id,
+                new_run_id=new_run_id,
+            )
+            return self._new_run(point.state, budget, point.checkpointer), point.notices
+
+        async def execute() -> RunResult:
+            run, notices = await prepare()
+            result = run.resume(responses, notices=notices)
+            assert not isinstance(result, AsyncIterator)
+            return await result
+
+        async def streamed() -> AsyncIterator[WorkflowEvent]:
+            run, notices = await prepare()
+            events = run.resume(responses, stream=True, notices=notices)
+            assert isinstance(events, AsyncIterator)
+            async for event in events:
+                yield event
+
+        return streamed() if stream else execute()
 
     def to_networkx(self) -> nx.MultiDiGraph[str]:
         """The graph as a networkx `MultiDiGraph` (one edge per connection; `group` names its edge group)."""

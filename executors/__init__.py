@@ -20,13 +20,11 @@ from executors.agents import (
     ChatClient,
     ChatMessage,
     FunctionTool,
+    OpenAIChatClient,
     ScriptedChatClient,
     ToolCall,
     tool,
 )
-
-# Model clients: `OpenAIChatClient` (executors/agents/openai_client.py) is exported here next to
-# `ScriptedChatClient` once it lands.
 
 __all__ = [
     "Agent",
@@ -40,6 +38,7 @@ __all__ = [
     "ChatMessage",
     "FunctionExecutor",
     "FunctionTool",
+    "OpenAIChatClient",
     "ScriptedChatClient",
     "ToolCall",
     "WorkflowExecutor",

@@ -34,6 +34,7 @@ from executors.agents.messages import (
     ToolCallDelta,
     UsageDetails,
 )
+from executors.agents.openai_client import OpenAIChatClient
 from executors.agents.responses import AgentResponse, AgentResponseUpdate
 from executors.agents.scripted import RecordedRequest, ScriptedChatClient, ScriptedReply, ToolCall
 from executors.agents.tools import FunctionTool, tool
@@ -63,6 +64,7 @@ __all__ = [
     "FunctionResultContent",
     "FunctionTool",
     "ModelNotFoundError",
+    "OpenAIChatClient",
     "RateLimitError",
     "RecordedRequest",
     "Role",

@@ -156,10 +156,11 @@ class AgentExecutor(Executor):
             response = await self._agent.run(conversation)
         full = (*conversation, *response.messages)
         ctx.set_state(full)
-        await ctx.send_message(
-            AgentExecutorResponse(
-                executor_id=self.id, agent_response=response, full_conversation=list(full)
+        if ctx.target_ids:  # a terminal agent's response is its output, not a dropped message
+            await ctx.send_message(
+                AgentExecutorResponse(
+                    executor_id=self.id, agent_response=response, full_conversation=list(full)
+                )
             )
-        )
         if self._output_response:
             await ctx.yield_output(response)

@@ -139,7 +139,7 @@ class ChatResponse(_Frozen):
             for delta in update.tool_call_deltas:
                 call = calls.setdefault(delta.index, {"call_id": "", "name": "", "arguments": ""})
                 call["call_id"] = delta.call_id or call["call_id"]
-                call["name"] += delta.name or ""
+                call["name"] = delta.name or call["name"]  # sent once; a repeat must not double it
                 call["arguments"] += delta.arguments
             if update.usage is not None:
                 usage = update.usage if usage is None else usage + update.usage

@@ -422,7 +422,7 @@ async def test_a_run_is_driven_once() -> None:
     run = WorkflowBuilder(start_executor=Sink("sink")).build().start([])
     await run.execute()
     with pytest.raises(
-        RuntimeError, match="already driven; start a new one with `workflow.run\\(\\)`"
+        RuntimeError, match="already driven; continue it with `respond\\(\\)` or start a new one"
     ):
         await run.execute()
     with pytest.raises(RuntimeError, match="already driven"):

@@ -1,0 +1,181 @@
+"""`Checkpointer`: turns a durable run's superstep boundaries into saved checkpoints.
+
+It keeps the blob key of every executor state and shared value it has written, so a checkpoint encodes
+only what the superstep changed (the states it wrote, the messages now in flight) and refers to the rest.
+The runner calls it at each boundary; the run calls it at entry and when answers arrive.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from engine.checkpoint import Checkpoint, CheckpointReason
+from engine.errors import ExecutorFailedError, RunError
+from engine.events import RunStatus
+from engine.serialization import TypeRegistry
+from engine.state import RecordedWrites, RunState
+from engine.stores.base import CheckpointStore
+
+__all__ = ["Checkpointer"]
+
+
+class Checkpointer:
+    """Saves the checkpoints of one run lineage into `store`."""
+
+    __slots__ = (
+        "_blob_count",
+        "_blob_prefix",
+        "_description",
+        "_needs_entry",
+        "_new_blobs",
+        "_registry",
+        "_shared_keys",
+        "_signature",
+        "_state_keys",
+        "_store",
+        "_workflow_name",
+        "latest_id",
+    )
+
+    def __init__(
+        self,
+        store: CheckpointStore,
+        registry: TypeRegistry,
+        *,
+        workflow_name: str,
+        signature: str,
+        description: dict[str, Any],
+        parent: Checkpoint | None = None,
+        continues_parent: bool = False,
+    ) -> None:
+        """Set up a lineage; `parent` is the checkpoint a resumed run starts from.
+
+        `continues_parent` says whether the run keeps its run id (its blobs are in the store
+        already) or forks a new lineage.
+        """
+        self._store = store
+        self._registry = registry
+        self._workflow_name = workflow_name
+        self._signature = signature
+        self._description = description
+        self._blob_prefix = uuid.uuid4().hex[:12]
+        self._blob_count = 0
+        self._new_blobs: dict[str, Any] = {}
+        self.latest_id: str | None = parent.checkpoint_id if parent is not None else None
+        """The id of the newest checkpoint saved (or resumed from)."""
+        self._needs_entry = not continues_parent
+        self._state_keys: dict[str, str] = {}
+        self._shared_keys: dict[str, str] = {}
+        if parent is not None and continues_parent:
+            self._state_keys = dict(parent.executor_states)
+            self._shared_keys = dict(parent.shared_state)
+
+    def _blob(self, value: Any, where: str) -> str:
+        self._blob_count += 1
+        key = f"{self._blob_prefix}.{self._blob_count}"
+        self._new_blobs[key] = self._registry.encode(value, where)
+        return key
+
+    async def begin(self, state: RunState) -> None:
+        """Save the entry checkpoint of a new lineage (a fresh run or a fork); no-op otherwise."""
+        if not self._needs_entry:
+            return
+        self._needs_entry = False
+        for eid, value in state.executor_states.items():
+            self._state_keys[eid] = self._blob(value, f"the state of executor `{eid}`")
+        for key, value in state.shared_state.items():
+            self._shared_keys[key] = self._blob(value, f"shared state key `{key}`")
+        await self._save(state, "entry", state.status)
+
+    async def after_responses(self, state: RunState) -> None:
+        """Save the checkpoint taken when answers arrive (they are now messages in flight)."""
+        await self._save(state, "responses", state.status)
+
+    async def after_superstep(
+        self, state: RunState, writes: list[tuple[str, RecordedWrites]]
+    ) -> None:
+        """Save the checkpoint after a committed superstep, encoding only what it changed."""
+        for eid, staged in writes:
+            if staged.wrote_state:
+                self._state_keys[eid] = self._blob(staged.state, f"the state of executor `{eid}`")
+            for key in staged.shared:
+                if key in state.shared_state:
+                    where = f"shared state key `{key}` (written by `{eid}`)"
+                    self._shared_keys[key] = self._blob(state.shared_state[key], where)
+                else:
+                    self._shared_keys.pop(key, None)
+        if state.pending:
+            status = state.status
+        elif state.pending_requests:
+            status = RunStatus.IDLE_WITH_PENDING_REQUESTS
+        else:
+            status = RunStatus.IDLE
+        await self._save(state, "superstep", status)
+
+    async def after_failure(
+        self, state: RunState, completed: dict[str, RecordedWrites], error: RunError
+    ) -> None:
+        """Save a failure checkpoint: the state before the superstep plus its siblings' results."""
+        failed = error.executor_id if isinstance(error, ExecutorFailedError) else None
+        done = {
+            eid: self._registry.encode(writes, f"the recorded results of `{eid}`")
+            for eid, writes in completed.items()
+            if eid != failed
+        }
+        await self._save(state, "failure", RunStatus.FAILED, completed=done, error=str(error))
+
+    async def _save(
+        self,
+        state: RunState,
+        reason: CheckpointReason,
+        status: RunStatus,
+        *,
+        completed: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> None:
+        encode = self._registry.encode
+        pending = [
+            {
+                "target": d.target_id,
+                "source": d.source_id,
+                "payload": encode(d.payload, f"a message from `{d.source_id}` to `{d.target_id}`"),
+            }
+            for d in state.pending
+        ]
+        buffers = {
+            str(index): {
+                source: [encode(m, f"the fan-in buffer of `{source}`") for m in messages]
+                for source, messages in buffer.items()
+            }
+            for index, buffer in state.fan_in_buffers.items()
+        }
+        requests = [
+            encode(r, f"the pending request `{r.request_id}` of `{r.source_executor_id}`")
+            for r in state.pending_requests.values()
+        ]
+        checkpoint = Checkpoint.model_construct(
+            checkpoint_id=uuid.uuid4().hex,
+            run_id=state.run_id,
+            parent_id=self.latest_id,
+            superstep=state.superstep,
+            status=status,
+            reason=reason,
+            created_at=time.time(),
+            workflow_name=self._workflow_name,
+            graph_signature=self._signature,
+            graph=self._description if reason == "entry" else None,
+            pending=pending,
+            fan_in_buffers=buffers,
+            executor_states=dict(self._state_keys),
+            shared_state=dict(self._shared_keys),
+            pending_requests=requests,
+            answered_request_ids=sorted(state.answered_request_ids),
+            completed=completed or {},
+            error=error,
+            blobs=self._new_blobs,
+        )
+        await self._store.save(checkpoint)
+        self._new_blobs = {}  # kept until saved, so a failed save loses no blob
+        self.latest_id = checkpoint.checkpoint_id
