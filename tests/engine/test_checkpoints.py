@@ -338,3 +338,20 @@ async def test_a_paused_sub_workflow_is_carried_by_the_outer_checkpoint() -> Non
     assert result.events[-1].type == "status"
     dropped = [e for e in result.events if e.type == "message_dropped"]
     assert len(dropped) == 1 and dropped[0].message_type == "str"  # the inner output, no edge
+
+
+async def test_durable_runs_default_to_the_embedded_sqlite_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "default.sqlite3"
+    monkeypatch.setenv("BATON_CHECKPOINTS", str(path))
+    paused = await build().run("tea", durable=True, run_id="default")
+    assert path.exists()
+    (request,) = paused.requests
+    done = await build().resume("default", responses={request.request_id: Approval(ok=True)})
+    assert done.outputs == ("tea total 6: approved",)
+
+
+def test_a_checkpoint_store_must_implement_the_protocol() -> None:
+    with pytest.raises(TypeError, match="must implement engine.CheckpointStore"):
+        build().start("tea", checkpoint_store={})  # type: ignore[arg-type]
