@@ -4,6 +4,9 @@ Each round runs every workload once per variant, rotating the variant order from
 variant always runs first or last. The first `warmup` rounds are discarded. Each timed call is preceded
 by ``gc.collect()`` and runs with the garbage collector disabled; its result is checked after the clock
 stops.
+
+The table has a row per workload; durable workloads (those with a `PLAIN_ENGINE` variant) get a second
+table with their checkpoint cost: checkpointed engine / plain engine, and the added ms per superstep.
 """
 
 from __future__ import annotations
@@ -16,11 +19,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from benchmarks.workloads import ENGINE, FLOOR, LEAN_FLOOR, Thunk, Workload
+from benchmarks.workloads import ENGINE, FLOOR, LEAN_FLOOR, PLAIN_ENGINE, Thunk, Workload
 
 __all__ = ["Summary", "measure", "render"]
 
-VARIANTS = (FLOOR, LEAN_FLOOR, ENGINE)
+VARIANTS = (FLOOR, LEAN_FLOOR, PLAIN_ENGINE, ENGINE)
 
 Progress = Callable[[str], None]
 
@@ -48,18 +51,37 @@ class Summary:
         engine, base = self.median_ms(ENGINE), self.median_ms(baseline)
         return engine / base if engine is not None and base else None
 
+    def added_ms_per_superstep(self) -> float | None:
+        """(engine median - plain engine median) / supersteps, for a durable workload."""
+        engine, plain = self.median_ms(ENGINE), self.median_ms(PLAIN_ENGINE)
+        supersteps = self.workload.supersteps
+        if engine is None or plain is None or not supersteps:
+            return None
+        return (engine - plain) / supersteps
+
     def verdict(self) -> str:
-        """The DESIGN.md budget for this workload and whether the engine median meets it."""
-        budget_ratio, budget_ms = self.workload.budget_ratio, self.workload.budget_ms
-        if budget_ratio is not None:
+        """This workload's budget and whether the medians meet it ("—" when it has none)."""
+        workload = self.workload
+        if workload.budget_ratio is not None:
             ratio = self.ratio(FLOOR)
-            ok = ratio is not None and ratio <= budget_ratio
-            return f"≤ {budget_ratio:g}x: {'ok' if ok else 'OVER'}"
-        if budget_ms is not None:
+            return _verdict(f"≤ {workload.budget_ratio:g}x", ratio, workload.budget_ratio)
+        if workload.budget_vs_plain is not None:
+            ratio = self.ratio(PLAIN_ENGINE)
+            label = f"≤ {workload.budget_vs_plain:g}x plain engine"
+            return _verdict(label, ratio, workload.budget_vs_plain)
+        if workload.budget_ms is not None:
             median = self.median_ms(ENGINE)
-            ok = median is not None and median < budget_ms
-            return f"< {budget_ms:g} ms: {'ok' if ok else 'OVER'}"
+            return _verdict(f"< {workload.budget_ms:g} ms", median, workload.budget_ms, strict=True)
+        if workload.budget_added_ms is not None:
+            added = self.added_ms_per_superstep()
+            label = f"< {workload.budget_added_ms:g} ms/superstep added"
+            return _verdict(label, added, workload.budget_added_ms, strict=True)
         return "—"
+
+
+def _verdict(label: str, value: float | None, limit: float, *, strict: bool = False) -> str:
+    ok = value is not None and (value < limit if strict else value <= limit)
+    return f"{label}: {'ok' if ok else 'OVER'}"
 
 
 async def _timed(thunk: Thunk) -> tuple[float, object]:
@@ -116,6 +138,10 @@ def _ratio(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}x"
 
 
+def _ms_per_superstep(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
 COLUMNS = (
     "workload",
     "engine median",
@@ -125,7 +151,20 @@ COLUMNS = (
     "engine / floor",
     "lean floor median",
     "engine / lean floor",
-    "budget (DESIGN.md)",
+    "budget",
+)
+DURABLE_COLUMNS = (
+    "workload",
+    "supersteps",
+    "plain engine median",
+    "checkpointed median",
+    "checkpointed / plain",
+    "added ms / superstep",
+    "budget",
+)
+DURABLE_CAPTION = (
+    "Checkpoint cost: each durable workload's engine run (checkpointed) against the same workflow "
+    "run without a store (plain engine), timed in the same interleaved rounds."
 )
 
 
@@ -143,6 +182,22 @@ def _rows(summaries: Sequence[Summary]) -> list[list[str]]:
             s.verdict(),
         ]
         for s in summaries
+    ]
+
+
+def _durable_rows(summaries: Sequence[Summary]) -> list[list[str]]:
+    return [
+        [
+            s.workload.name,
+            str(s.workload.supersteps or "—"),
+            _ms(s.median_ms(PLAIN_ENGINE)),
+            _ms(s.median_ms(ENGINE)),
+            _ratio(s.ratio(PLAIN_ENGINE)),
+            _ms_per_superstep(s.added_ms_per_superstep()),
+            s.verdict(),
+        ]
+        for s in summaries
+        if PLAIN_ENGINE in s.times
     ]
 
 
@@ -165,33 +220,44 @@ def _notes(summaries: Sequence[Summary]) -> list[str]:
         "reference only.",
         "engine: defaults (events recorded in RunResult, non-streaming `await workflow.run(x)`), "
         "workflows built once outside the timed region (except by the build workload).",
+        "budget: DESIGN.md's (engine / floor; the build's absolute time) or, for durable "
+        "workloads, the durable-runs issue's (checkpointed / plain engine; added ms per superstep).",
     ]
+    if any(PLAIN_ENGINE in s.times for s in summaries):
+        notes.append(
+            "durable workloads (*_ckpt_*): their engine columns time the checkpointed run; plain "
+            "engine is the same built workflow without a checkpoint store; added ms / superstep = "
+            "(checkpointed median - plain median) / supersteps."
+        )
     notes.extend(f"{s.workload.name}: {s.workload.description}." for s in summaries)
     return notes
 
 
 def render(summaries: Sequence[Summary], *, rounds: int, warmup: int, markdown: bool) -> str:
     """The results as an aligned text table, or as Markdown ready to paste into a README."""
-    rows, header, notes = _rows(summaries), _header(rounds, warmup), _notes(summaries)
-    if markdown:
-        return "\n".join(
-            [" ".join(header), "", *_markdown_table(rows), "", *(f"- {n}" for n in notes)]
-        )
-    return "\n".join([*header, "", *_text_table(rows), "", *(f"* {n}" for n in notes)])
+    header, notes = _header(rounds, warmup), _notes(summaries)
+    table = _markdown_table if markdown else _text_table
+    lines = [" ".join(header)] if markdown else header
+    lines += ["", *table(COLUMNS, _rows(summaries))]
+    durable = _durable_rows(summaries)
+    if durable:
+        lines += ["", DURABLE_CAPTION, "", *table(DURABLE_COLUMNS, durable)]
+    bullet = "-" if markdown else "*"
+    return "\n".join([*lines, "", *(f"{bullet} {n}" for n in notes)])
 
 
-def _markdown_table(rows: Sequence[Sequence[str]]) -> list[str]:
-    align = ["---", *["---:"] * (len(COLUMNS) - 2), "---"]  # names and verdicts left, numbers right
-    return [_cells(COLUMNS, "|"), _cells(align, "|"), *(_cells(row, "|") for row in rows)]
+def _markdown_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    align = ["---", *["---:"] * (len(columns) - 2), "---"]  # names and verdicts left, numbers right
+    return [_cells(columns, "|"), _cells(align, "|"), *(_cells(row, "|") for row in rows)]
 
 
 def _cells(cells: Sequence[str], separator: str) -> str:
     return f"{separator} " + f" {separator} ".join(cells) + f" {separator}"
 
 
-def _text_table(rows: Sequence[Sequence[str]]) -> list[str]:
-    widths = [max(len(row[i]) for row in [COLUMNS, *rows]) for i in range(len(COLUMNS))]
-    last = len(COLUMNS) - 1
+def _text_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in [columns, *rows]) for i in range(len(columns))]
+    last = len(columns) - 1
 
     def line(cells: Sequence[str]) -> str:
         padded = [
@@ -200,4 +266,4 @@ def _text_table(rows: Sequence[Sequence[str]]) -> list[str]:
         ]
         return "  ".join(padded).rstrip()
 
-    return [line(COLUMNS), line(["-" * w for w in widths]), *(line(row) for row in rows)]
+    return [line(columns), line(["-" * w for w in widths]), *(line(row) for row in rows)]

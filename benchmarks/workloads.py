@@ -4,21 +4,54 @@ Every workload is set up once (workflows and floor graphs built outside the time
 build workload, whose whole point is the build) and yields one awaitable per variant. Each variant
 returns a value the harness compares with the workload's `expected` value after timing, so a variant
 that computes the wrong thing fails loudly instead of looking fast.
+
+The durable workloads run the chain with a checkpoint store (a fresh one per run) and add a
+`PLAIN_ENGINE` variant, the same workflow without a store, so their checkpoint cost is measured
+against the engine itself in the same interleaved rounds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import shutil
+import tempfile
+import weakref
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager, closing, nullcontext
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from benchmarks import floor
-from engine import Case, Default, Executor, Workflow, WorkflowBuilder, WorkflowContext, handler
+from engine import (
+    Case,
+    CheckpointStore,
+    Default,
+    Executor,
+    InMemoryCheckpointStore,
+    SqliteCheckpointStore,
+    Workflow,
+    WorkflowBuilder,
+    WorkflowContext,
+    handler,
+)
 
-__all__ = ["ENGINE", "FLOOR", "LEAN_FLOOR", "WORKLOADS", "Thunk", "Workload"]
+__all__ = [
+    "ENGINE",
+    "FLOOR",
+    "LEAN_FLOOR",
+    "PLAIN_ENGINE",
+    "WORKLOADS",
+    "SqliteFiles",
+    "StoreFactory",
+    "Thunk",
+    "Workload",
+    "memory_store",
+]
 
 ENGINE, FLOOR, LEAN_FLOOR = "engine", "floor", "lean floor"
+PLAIN_ENGINE = "plain engine"
+"""The engine without a checkpoint store, measured beside the durable workloads' engine variant."""
 
 Thunk = Callable[[], Awaitable[Any]]
 """One timed call: runs the workload once on one variant and returns its checkable result."""
@@ -37,6 +70,12 @@ class Workload:
     """The DESIGN.md budget as engine median / floor median, when this workload has one."""
     budget_ms: float | None = None
     """An absolute budget for the engine median, for workloads without a floor."""
+    supersteps: int | None = None
+    """Supersteps per engine run, given for durable workloads (their cost is reported per superstep)."""
+    budget_vs_plain: float | None = None
+    """A durable workload's budget as engine median / `PLAIN_ENGINE` median."""
+    budget_added_ms: float | None = None
+    """A durable workload's budget for (engine median - `PLAIN_ENGINE` median) / `supersteps`, in ms."""
 
 
 # --- engine executors ------------------------------------------------------------------------------
@@ -97,6 +136,41 @@ class Sum(Executor):
 def _engine_thunk(workflow: Workflow, message: int) -> Thunk:
     async def call() -> list[Any]:
         result = await workflow.run(message)
+        return list(result.outputs)
+
+    return call
+
+
+StoreFactory = Callable[[], AbstractContextManager[CheckpointStore]]
+"""Opens a fresh checkpoint store for one run; leaving the context closes it."""
+
+
+def memory_store() -> AbstractContextManager[CheckpointStore]:
+    """A fresh `InMemoryCheckpointStore` (nothing to close)."""
+    return nullcontext(InMemoryCheckpointStore())
+
+
+class SqliteFiles:
+    """Fresh `SqliteCheckpointStore`s, one new file per call, in a temporary directory.
+
+    The directory and its files are removed when this object is collected (at the latest at exit),
+    so no timed run pays for deleting a file.
+    """
+
+    def __init__(self) -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="baton-bench-"))
+        self._count = 0
+        weakref.finalize(self, shutil.rmtree, self.directory, ignore_errors=True)
+
+    def __call__(self) -> AbstractContextManager[CheckpointStore]:
+        self._count += 1
+        return closing(SqliteCheckpointStore(self.directory / f"run{self._count}.sqlite3"))
+
+
+def _checkpointed_thunk(workflow: Workflow, message: int, open_store: StoreFactory) -> Thunk:
+    async def call() -> list[Any]:
+        with open_store() as store:
+            result = await workflow.run(message, checkpoint_store=store)
         return list(result.outputs)
 
     return call
@@ -214,6 +288,30 @@ def _chain(length: int) -> Workload:
     )
 
 
+def _checkpointed_chain(length: int, store: str) -> Workload:
+    def setup() -> dict[str, Thunk]:
+        open_store: StoreFactory = memory_store if store == "memory" else SqliteFiles()
+        workflow = build_chain(length)
+        thunks = _floor_thunks(floor_chain(length), "n0", 0)
+        thunks[PLAIN_ENGINE] = _engine_thunk(workflow, 0)
+        thunks[ENGINE] = _checkpointed_thunk(workflow, 0, open_store)
+        return thunks
+
+    kind = (
+        "InMemoryCheckpointStore()" if store == "memory" else "SqliteCheckpointStore(<temp file>)"
+    )
+    return Workload(
+        f"chain_{length}_ckpt_{store}",
+        f"chain_{length} with checkpoint_store={kind}, a fresh store per run, opened and "
+        "closed inside the timed region; plain engine: the same workflow without a store",
+        setup,
+        expected=[length],
+        supersteps=length,
+        budget_vs_plain=2.0 if store == "memory" else None,
+        budget_added_ms=1.0 if store == "sqlite" else None,
+    )
+
+
 def _fan(width: int) -> Workload:
     def setup() -> dict[str, Thunk]:
         thunks = _floor_thunks(floor_fan(width), "start", 1)
@@ -296,5 +394,7 @@ WORKLOADS: tuple[Workload, ...] = (
     _loop(5000),
     _concurrent(500, 5),
     _build(1000),
+    _checkpointed_chain(1000, "memory"),
+    _checkpointed_chain(1000, "sqlite"),
 )
 """Every workload, in table order."""

@@ -2,23 +2,55 @@
 
 from __future__ import annotations
 
+import gc
+import sqlite3
 import subprocess
 import sys
 
+import pytest
 
-def test_benchmark_harness_runs_every_workload_once() -> None:
+from benchmarks.harness import DURABLE_CAPTION, Summary, render
+from benchmarks.workloads import (
+    ENGINE,
+    PLAIN_ENGINE,
+    WORKLOADS,
+    SqliteFiles,
+    StoreFactory,
+    build_chain,
+    memory_store,
+)
+
+DURABLE = ["chain_1000_ckpt_memory", "chain_1000_ckpt_sqlite"]
+
+
+def _run_benchmarks(*options: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--rounds", "1", "--markdown"],
+        [sys.executable, "-m", "benchmarks", "--rounds", "1", "--markdown", *options],
         capture_output=True,
         text=True,
         timeout=240,
     )
     assert done.returncode == 0, done.stderr
-    rows = [
-        line for line in done.stdout.splitlines() if line.startswith("| ") and "---" not in line
-    ]
-    names = [row.split("|")[1].strip() for row in rows[1:]]
-    assert names == [
+    return done.stdout
+
+
+def _table_names(markdown: str) -> list[list[str]]:
+    """The workload names of each Markdown table in `markdown`, table by table."""
+    tables: list[list[str]] = []
+    previous = ""
+    for line in markdown.splitlines():
+        if line.startswith("| ") and "---" not in line:
+            if not previous.startswith("| "):
+                tables.append([])  # this line is a header
+            else:
+                tables[-1].append(line.split("|")[1].strip())
+        previous = line
+    return tables
+
+
+def test_benchmark_harness_runs_every_workload_once() -> None:
+    main, durable = _table_names(_run_benchmarks())
+    assert main == [
         "chain_1000",
         "chain_100",
         "fan_1000",
@@ -26,4 +58,69 @@ def test_benchmark_harness_runs_every_workload_once() -> None:
         "loop_5000",
         "concurrent_500x5",
         "build_chain_1000",
+        *DURABLE,
     ]
+    assert durable == DURABLE
+
+
+def test_only_selects_workloads_and_the_durable_table_follows_them() -> None:
+    assert _table_names(_run_benchmarks("--only", "chain_100")) == [["chain_100"]]
+    output = _run_benchmarks("--only", "chain_100", "--only", "chain_1000_ckpt_sqlite")
+    assert _table_names(output) == [
+        ["chain_100", "chain_1000_ckpt_sqlite"],
+        ["chain_1000_ckpt_sqlite"],
+    ]
+    assert DURABLE_CAPTION in output
+
+
+@pytest.mark.parametrize("open_store", [memory_store, SqliteFiles()], ids=["memory", "sqlite"])
+async def test_checkpointed_chain_saves_an_entry_and_one_checkpoint_per_superstep(
+    open_store: StoreFactory,
+) -> None:
+    with open_store() as store:
+        result = await build_chain(10).run(0, checkpoint_store=store)
+        checkpoints = await store.list_checkpoints(result.run_id)
+    assert result.outputs == (10,)
+    assert result.supersteps == 10
+    assert [c.reason for c in checkpoints] == ["entry", *["superstep"] * 10]
+
+
+async def test_sqlite_files_open_a_new_file_per_run_and_close_it() -> None:
+    files = SqliteFiles()
+    directory = files.directory
+    for _ in range(2):
+        with files() as store:
+            await build_chain(3).run(0, checkpoint_store=store)
+        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+            await store.list_runs()
+    assert sorted(p.name for p in directory.glob("*.sqlite3")) == ["run1.sqlite3", "run2.sqlite3"]
+    del files, store
+    gc.collect()
+    assert not directory.exists()
+
+
+async def test_durable_workloads_count_the_supersteps_their_chain_runs() -> None:
+    durable = [w for w in WORKLOADS if w.supersteps is not None]
+    assert [w.name for w in durable] == DURABLE
+    for workload in durable:
+        assert workload.supersteps is not None
+        result = await build_chain(workload.supersteps).run(0)
+        assert result.supersteps == workload.supersteps
+        assert list(result.outputs) == workload.expected
+
+
+def test_durable_table_reports_ratio_to_plain_engine_and_added_ms_per_superstep() -> None:
+    by_name = {w.name: w for w in WORKLOADS}
+    memory = Summary(by_name["chain_1000_ckpt_memory"], {PLAIN_ENGINE: [0.010], ENGINE: [0.025]})
+    sqlite = Summary(by_name["chain_1000_ckpt_sqlite"], {PLAIN_ENGINE: [0.010], ENGINE: [0.210]})
+    chain = Summary(by_name["chain_100"], {ENGINE: [0.001]})
+    output = render([chain, memory, sqlite], rounds=1, warmup=0, markdown=True)
+    assert (
+        "| chain_1000_ckpt_memory | 1000 | 10.0 | 25.0 | 2.50x | 0.015 | ≤ 2x plain engine: OVER |"
+        in output
+    )
+    assert (
+        "| chain_1000_ckpt_sqlite | 1000 | 10.0 | 210 | 21.00x | 0.200 | < 1 ms/superstep added: ok |"
+        in output
+    )
+    assert DURABLE_CAPTION not in render([chain], rounds=1, warmup=0, markdown=True)
