@@ -1,0 +1,357 @@
+"""`PostgresCheckpointStore`: checkpoints in PostgreSQL, for durable runs shared by processes and hosts.
+
+The layout and guarantees are the SQLite store's: a checkpoints table (metadata plus body, ordered by a
+serial ``seq``) and a per-run blobs table, every body and blob stored as TEXT beside its SHA-256 (not
+JSONB, which would reformat the text and so break the digest). A checkpoint and its new blobs are one
+transaction; a row that fails its check is reported as damaged, never loaded. The store holds a single
+connection used by one operation at a time, creates its tables on first use, and reconnects when the
+server dropped the connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from types import TracebackType
+from typing import Any, LiteralString, Self, TypeVar
+
+import psycopg
+from psycopg import sql
+from psycopg.pq import TransactionStatus
+
+from engine.checkpoint import Checkpoint, CheckpointInfo, body_digest, checkpoint_to_json, corrupt
+from engine.errors import CheckpointError, CheckpointNotFoundError
+from engine.stores._rows import (
+    INFO_COLUMNS,
+    StoredBody,
+    assemble,
+    blob_keys_to_fetch,
+    info_from_row,
+)
+
+__all__ = ["PostgresCheckpointStore"]
+
+ResultT = TypeVar("ResultT")
+Connection = psycopg.AsyncConnection[tuple[Any, ...]]
+
+_CREATE: list[LiteralString] = [
+    """CREATE TABLE IF NOT EXISTS {checkpoints} (
+        seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        checkpoint_id TEXT NOT NULL UNIQUE,
+        run_id TEXT NOT NULL,
+        parent_id TEXT,
+        superstep INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL,
+        body TEXT NOT NULL,
+        digest TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS {by_run} ON {checkpoints} (run_id, seq)",
+    """CREATE TABLE IF NOT EXISTS {blobs} (
+        run_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        body TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        PRIMARY KEY (run_id, key)
+    )""",
+]
+
+
+class PostgresCheckpointStore:
+    """A checkpoint store in a PostgreSQL database, reached through `dsn` (a libpq connection string).
+
+    `schema` puts the tables in that schema, created when missing (default: the connection's
+    ``search_path``); `table_prefix` names them ``<prefix>checkpoints`` and ``<prefix>blobs``, so
+    several stores can share one database. Close the store with `aclose()` or ``async with``; it is
+    unusable afterwards. Use it from one event loop at a time (one after another is fine).
+    """
+
+    __slots__ = (
+        "_closed",
+        "_connection",
+        "_lock",
+        "_loop",
+        "_names",
+        "_ready",
+        "dsn",
+        "schema",
+        "table_prefix",
+    )
+
+    def __init__(
+        self, dsn: str, *, schema: str | None = None, table_prefix: str = "baton_"
+    ) -> None:
+        self.dsn = dsn
+        self.schema = schema
+        self.table_prefix = table_prefix
+        self._names = {
+            "checkpoints": self._table(f"{table_prefix}checkpoints"),
+            "blobs": self._table(f"{table_prefix}blobs"),
+            "by_run": sql.Identifier(f"{table_prefix}checkpoints_by_run"),
+        }
+        self._connection: Connection | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = asyncio.Lock()
+        self._ready = False
+        self._closed = False
+
+    def _table(self, name: str) -> sql.Identifier:
+        return sql.Identifier(self.schema, name) if self.schema else sql.Identifier(name)
+
+    def _sql(self, text: LiteralString) -> sql.Composed:
+        """`text` with ``{checkpoints}``, ``{blobs}`` and ``{by_run}`` filled in as quoted names."""
+        return sql.SQL(text).format(**self._names)
+
+    async def __aenter__(self) -> Self:
+        await self._run(_nothing)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection once running operations finish; the store is unusable afterwards.
+
+        Closing twice is harmless.
+        """
+        async with self._current_lock():
+            self._closed = True
+            if self._connection is not None:
+                await self._connection.close()
+                self._connection = None
+
+    async def _run(self, work: Callable[[Connection], Awaitable[ResultT]]) -> ResultT:
+        """Run `work` on the connection, one operation at a time.
+
+        When the server dropped a connection that looked alive (a restart, an idle timeout, a
+        failover), the work runs once more on a new connection; `save` is written to be safe to repeat.
+        """
+        async with self._current_lock():
+            connection = await self._connected()
+            try:
+                return await work(connection)
+            except psycopg.OperationalError:
+                if not connection.broken:
+                    raise
+            except BaseException:
+                # psycopg cancels an interrupted query and the transaction block rolls back; if
+                # either failed (cancelled during ROLLBACK, say), the connection is still inside a
+                # transaction, no use to the next operation: drop it (the server rolls back) and
+                # let the next operation connect anew.
+                if connection.info.transaction_status is not TransactionStatus.IDLE:
+                    await connection.close()
+                raise
+            return await work(await self._connected())
+
+    def _current_lock(self) -> asyncio.Lock:
+        """The lock serializing operations, made anew for each event loop (a lock binds to one loop)."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self._loop = loop
+            self._lock = asyncio.Lock()
+        return self._lock
+
+    async def _connected(self) -> Connection:
+        """The open connection, connecting (and creating the tables on first use) as needed."""
+        if self._closed:
+            raise RuntimeError("this PostgresCheckpointStore is closed; create a new one")
+        connection = self._connection
+        if connection is not None and not connection.closed:
+            return connection
+        if connection is not None:
+            await connection.close()  # broken: close() only releases what is left
+        self._connection = None
+        connection = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True)
+        try:
+            if not self._ready:
+                await self._create_tables(connection)
+        except BaseException:
+            await connection.close()
+            raise
+        self._ready = True
+        self._connection = connection
+        return connection
+
+    async def _create_tables(self, connection: Connection) -> None:
+        """Create the schema, tables and index if missing.
+
+        ``IF NOT EXISTS`` alone is not enough when several processes start at once: two concurrent
+        ``CREATE TABLE`` can still collide on the catalog. A transaction-scoped advisory lock, keyed
+        by the tables' names, makes them take turns.
+        """
+        name = f"baton-checkpoints:{self.schema or ''}:{self.table_prefix}"
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        async with connection.transaction():
+            await connection.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
+            if self.schema:
+                create_schema = sql.SQL("CREATE SCHEMA IF NOT EXISTS {}")
+                await connection.execute(create_schema.format(sql.Identifier(self.schema)))
+            for statement in _CREATE:
+                await connection.execute(self._sql(statement))
+
+    async def save(self, checkpoint: Checkpoint) -> None:
+        """Write the checkpoint and its new blobs in one transaction (blobs replace same-key ones).
+
+        Saving a checkpoint that is already stored with the same body is a no-op, so a save retried
+        after a connection died during ``COMMIT`` cannot fail or duplicate it; a *different*
+        checkpoint under a stored id raises `CheckpointError` and writes nothing.
+        """
+        body, blobs = checkpoint_to_json(checkpoint)
+        digest = body_digest(body)
+        row = (
+            checkpoint.checkpoint_id,
+            checkpoint.run_id,
+            checkpoint.parent_id,
+            checkpoint.superstep,
+            str(checkpoint.status),
+            checkpoint.reason,
+            checkpoint.created_at,
+            body,
+            digest,
+        )
+        blob_rows = [(checkpoint.run_id, k, text, body_digest(text)) for k, text in blobs.items()]
+        upsert_blob = self._sql(
+            "INSERT INTO {blobs} (run_id, key, body, digest) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (run_id, key) DO UPDATE SET body = EXCLUDED.body, digest = EXCLUDED.digest"
+        )
+        insert = self._sql(
+            "INSERT INTO {checkpoints} (" + INFO_COLUMNS + ", body, digest) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (checkpoint_id) DO NOTHING"
+        )
+        stored_digest = self._sql("SELECT digest FROM {checkpoints} WHERE checkpoint_id = %s")
+
+        async def write(db: Connection) -> None:
+            async with db.transaction(), db.cursor() as cursor:
+                if blob_rows:
+                    await cursor.executemany(upsert_blob, blob_rows)
+                await cursor.execute(insert, row)
+                if cursor.rowcount == 1:
+                    return
+                await cursor.execute(stored_digest, (checkpoint.checkpoint_id,))
+                if await cursor.fetchone() != (digest,):
+                    raise CheckpointError(
+                        f"checkpoint id `{checkpoint.checkpoint_id}` is already taken by a different "
+                        "checkpoint in this store; nothing was saved. Give every checkpoint a new id."
+                    )
+
+        await self._run(write)
+
+    async def load(self, checkpoint_id: str) -> Checkpoint:
+        """The checkpoint with its blobs; raises when it is unknown or damaged."""
+
+        async def read(db: Connection) -> Checkpoint:
+            async with _snapshot(db):
+                return await self._load(db, checkpoint_id)
+
+        return await self._run(read)
+
+    async def latest(self, run_id: str) -> Checkpoint | None:
+        """The newest checkpoint of `run_id`, or `None` for an unknown run; raises like `load`."""
+        newest = self._sql(
+            "SELECT checkpoint_id FROM {checkpoints} WHERE run_id = %s ORDER BY seq DESC LIMIT 1"
+        )
+
+        async def read(db: Connection) -> Checkpoint | None:
+            async with _snapshot(db):
+                row = await (await db.execute(newest, (run_id,))).fetchone()
+                return None if row is None else await self._load(db, row[0])
+
+        return await self._run(read)
+
+    async def list_checkpoints(self, run_id: str) -> list[CheckpointInfo]:
+        """A run's checkpoints, oldest first."""
+        query = self._sql(
+            "SELECT " + INFO_COLUMNS + " FROM {checkpoints} WHERE run_id = %s ORDER BY seq"
+        )
+
+        async def fetch(db: Connection) -> list[CheckpointInfo]:
+            rows = await (await db.execute(query, (run_id,))).fetchall()
+            return [info_from_row(row) for row in rows]
+
+        return await self._run(fetch)
+
+    async def list_runs(self) -> list[str]:
+        """Every run with a checkpoint, oldest first."""
+        query = self._sql("SELECT run_id FROM {checkpoints} GROUP BY run_id ORDER BY MIN(seq)")
+
+        async def fetch(db: Connection) -> list[str]:
+            return [row[0] for row in await (await db.execute(query)).fetchall()]
+
+        return await self._run(fetch)
+
+    async def delete_run(self, run_id: str) -> int:
+        """Delete a run's checkpoints and blobs in one transaction."""
+        delete_checkpoints = self._sql("DELETE FROM {checkpoints} WHERE run_id = %s")
+        delete_blobs = self._sql("DELETE FROM {blobs} WHERE run_id = %s")
+
+        async def delete(db: Connection) -> int:
+            async with db.transaction(), db.cursor() as cursor:
+                await cursor.execute(delete_checkpoints, (run_id,))
+                count = cursor.rowcount
+                await cursor.execute(delete_blobs, (run_id,))
+            return count
+
+        return await self._run(delete)
+
+    async def _load(self, db: Connection, checkpoint_id: str) -> Checkpoint:
+        query = self._sql(
+            "SELECT seq, run_id, body, digest FROM {checkpoints} WHERE checkpoint_id = %s"
+        )
+        row = await (await db.execute(query, (checkpoint_id,))).fetchone()
+        if row is None:
+            raise CheckpointNotFoundError(
+                f"no checkpoint `{checkpoint_id}` in this PostgreSQL store"
+            )
+        seq, run_id, body, digest = row
+        try:
+            return await self._verified(db, run_id, StoredBody(checkpoint_id, body, digest))
+        except ValueError as damage:
+            last_good = await self._last_good(db, run_id, seq)
+            raise corrupt(checkpoint_id, str(damage), last_good) from None
+
+    async def _verified(self, db: Connection, run_id: str, stored: StoredBody) -> Checkpoint:
+        """Check and parse a stored body with its blobs; `ValueError` says what is damaged."""
+        keys = blob_keys_to_fetch(stored)
+        query = self._sql(
+            "SELECT key, body, digest FROM {blobs} WHERE run_id = %s AND key = ANY(%s)"
+        )
+        rows = await (await db.execute(query, (run_id, keys))).fetchall() if keys else []
+        return assemble(stored, rows)
+
+    async def _last_good(self, db: Connection, run_id: str, before_seq: int) -> str | None:
+        query = self._sql(
+            "SELECT checkpoint_id, body, digest FROM {checkpoints} "
+            "WHERE run_id = %s AND seq < %s ORDER BY seq DESC"
+        )
+        for row in await (await db.execute(query, (run_id, before_seq))).fetchall():
+            stored = StoredBody(*row)
+            try:
+                await self._verified(db, run_id, stored)
+            except ValueError:
+                continue
+            return stored.checkpoint_id
+        return None
+
+
+@asynccontextmanager
+async def _snapshot(db: Connection) -> AsyncIterator[None]:
+    """A read-only transaction seeing one snapshot.
+
+    A body and its blobs are read by separate statements; without one snapshot a `delete_run`
+    committed between them would make an intact checkpoint look damaged.
+    """
+    async with db.transaction():
+        await db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield
+
+
+async def _nothing(connection: Connection) -> None:
+    """Work for `_run` that only makes sure the store is connected and its tables exist."""
