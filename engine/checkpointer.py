@@ -11,7 +11,7 @@ import time
 import uuid
 from typing import Any
 
-from engine.checkpoint import Checkpoint, CheckpointReason
+from engine.checkpoint import Checkpoint, CheckpointReason, new_checkpoint
 from engine.errors import ExecutorFailedError, RunError
 from engine.events import RunStatus
 from engine.serialization import TypeRegistry
@@ -27,7 +27,9 @@ class Checkpointer:
     __slots__ = (
         "_blob_count",
         "_blob_prefix",
+        "_checkpoint_count",
         "_description",
+        "_id_prefix",
         "_needs_entry",
         "_new_blobs",
         "_registry",
@@ -60,7 +62,9 @@ class Checkpointer:
         self._workflow_name = workflow_name
         self._signature = signature
         self._description = description
-        self._blob_prefix = uuid.uuid4().hex[:12]
+        self._id_prefix = uuid.uuid4().hex  # ids are prefix-counter: unique without a uuid each
+        self._checkpoint_count = 0
+        self._blob_prefix = self._id_prefix[:12]
         self._blob_count = 0
         self._new_blobs: dict[str, Any] = {}
         self.latest_id: str | None = parent.checkpoint_id if parent is not None else None
@@ -155,8 +159,9 @@ class Checkpointer:
             encode(r, f"the pending request `{r.request_id}` of `{r.source_executor_id}`")
             for r in state.pending_requests.values()
         ]
-        checkpoint = Checkpoint.model_construct(
-            checkpoint_id=uuid.uuid4().hex,
+        self._checkpoint_count += 1
+        checkpoint = new_checkpoint(
+            checkpoint_id=f"{self._id_prefix}-{self._checkpoint_count}",
             run_id=state.run_id,
             parent_id=self.latest_id,
             superstep=state.superstep,
@@ -171,7 +176,9 @@ class Checkpointer:
             executor_states=dict(self._state_keys),
             shared_state=dict(self._shared_keys),
             pending_requests=requests,
-            answered_request_ids=sorted(state.answered_request_ids),
+            answered_request_ids=sorted(state.answered_request_ids)
+            if state.answered_request_ids
+            else [],
             completed=completed or {},
             error=error,
             blobs=self._new_blobs,

@@ -4,7 +4,7 @@ import itertools
 import sqlite3
 from collections import Counter as Tally
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 
@@ -355,3 +355,18 @@ async def test_durable_runs_default_to_the_embedded_sqlite_store(
 def test_a_checkpoint_store_must_implement_the_protocol() -> None:
     with pytest.raises(TypeError, match="must implement engine.CheckpointStore"):
         build().start("tea", checkpoint_store={})  # type: ignore[arg-type]
+
+
+def test_the_fast_checkpoint_constructor_equals_pydantics() -> None:
+    from engine.checkpoint import new_checkpoint
+
+    fields: dict[str, Any] = {
+        name: None for name in Checkpoint.model_fields if name not in {"superstep", "reason"}
+    }
+    fields.update(superstep=3, reason="superstep", status=RunStatus.RUNNING, blobs={"k": [1]})
+    fast = new_checkpoint(**fields)
+    assert fast == Checkpoint.model_construct(**fields)
+    assert fast.model_dump() == Checkpoint.model_construct(**fields).model_dump()
+    assert fast.model_copy(update={"blobs": {}}).blobs == {}  # the store's load path
+    with pytest.raises(TypeError, match="needs exactly the fields"):
+        new_checkpoint(superstep=1)
