@@ -9,10 +9,11 @@ a row that fails the check is reported as damaged, never loaded.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -102,17 +103,12 @@ class SqliteCheckpointStore:
         blob_rows = [(checkpoint.run_id, k, text, body_digest(text)) for k, text in blobs.items()]
 
         def write(db: sqlite3.Connection) -> None:
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with _immediate(db):
                 db.executemany("INSERT OR REPLACE INTO blobs VALUES (?, ?, ?, ?)", blob_rows)
                 db.execute(
                     f"INSERT INTO checkpoints ({INFO_COLUMNS}, body, digest) VALUES (?,?,?,?,?,?,?,?,?)",
                     row,
                 )
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
 
         await self._call(write)
 
@@ -158,13 +154,24 @@ class SqliteCheckpointStore:
         """Delete a run's checkpoints and blobs."""
 
         def delete(db: sqlite3.Connection) -> int:
-            db.execute("BEGIN IMMEDIATE")
-            count = db.execute("DELETE FROM checkpoints WHERE run_id = ?", (run_id,)).rowcount
-            db.execute("DELETE FROM blobs WHERE run_id = ?", (run_id,))
-            db.execute("COMMIT")
+            with _immediate(db):
+                count = db.execute("DELETE FROM checkpoints WHERE run_id = ?", (run_id,)).rowcount
+                db.execute("DELETE FROM blobs WHERE run_id = ?", (run_id,))
             return count
 
         return await self._call(delete)
+
+
+@contextlib.contextmanager
+def _immediate(db: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction, taken at once (`BEGIN IMMEDIATE`) and rolled back on any error."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 def _load(db: sqlite3.Connection, checkpoint_id: str) -> Checkpoint:
