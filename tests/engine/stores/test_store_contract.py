@@ -19,6 +19,7 @@ from engine.stores import (
     PostgresCheckpointStore,
     SqliteCheckpointStore,
 )
+from tests.engine.durable_app import Approval, build, outputs_after
 from tests.engine.stores.sample import SampleRun
 
 Tamper = Callable[[str, str], Awaitable[int]]
@@ -292,3 +293,27 @@ async def test_damage_in_one_run_leaves_other_runs_loadable(
     with pytest.raises(CheckpointCorruptError):
         await store.load(damaged.saved[0].checkpoint_id)
     assert await store.latest(intact.run_id) == intact.expected(intact.saved[-1])
+
+
+# --- durable runs end to end, on every store --------------------------------------------------------
+
+
+async def test_a_durable_run_pauses_resumes_and_forks_on_every_store(
+    store: CheckpointStore,
+) -> None:
+    paused = await build().run("tea", checkpoint_store=store, run_id="e2e")
+    (request,) = paused.requests
+    done = await build().resume(
+        "e2e", store=store, responses={request.request_id: Approval(ok=True)}
+    )
+    assert done.outputs == ("tea total 6: approved",)
+    history = await store.list_checkpoints("e2e")
+    assert [c.reason for c in history][-2:] == ["responses", "superstep"]
+    middle = history[3]
+    forked = await build().resume(
+        checkpoint_id=middle.checkpoint_id, store=store, new_run_id="e2e-fork"
+    )
+    assert list(forked.outputs) == outputs_after(paused.events, middle.superstep)
+    assert [c.checkpoint_id for c in await store.list_checkpoints("e2e")] == [
+        c.checkpoint_id for c in history
+    ]
