@@ -370,3 +370,18 @@ def test_the_fast_checkpoint_constructor_equals_pydantics() -> None:
     assert fast.model_copy(update={"blobs": {}}).blobs == {}  # the store's load path
     with pytest.raises(TypeError, match="needs exactly the fields"):
         new_checkpoint(superstep=1)
+
+
+async def test_the_graph_signature_covers_nested_workflows() -> None:
+    store = RecordingStore()
+    outer = WorkflowBuilder(start_executor=WorkflowExecutor(build(), "inner"), name="outer").build()
+    await outer.run("tea", checkpoint_store=store, run_id="nested")
+
+    @executor(id="split")
+    async def split(topic: str, ctx: WorkflowContext[None, str]) -> None:
+        await ctx.yield_output(topic)
+
+    other_inner = WorkflowBuilder(start_executor=split).build()
+    changed = WorkflowBuilder(start_executor=WorkflowExecutor(other_inner, "inner"), name="outer")
+    with pytest.raises(GraphMismatchError, match="inside `inner`: executor `left` was removed"):
+        await changed.build().resume("nested", store=store)
