@@ -18,15 +18,43 @@ from engine.checkpoint import (
     blob_keys_of,
     body_digest,
     checkpoint_from_json,
+    checkpoint_to_json,
 )
 from engine.events import RunStatus
 
-__all__ = ["INFO_COLUMNS", "StoredBody", "assemble", "blob_keys_to_fetch", "info_from_row"]
+__all__ = [
+    "INFO_COLUMNS",
+    "StoredBody",
+    "assemble",
+    "blob_keys_to_fetch",
+    "info_from_row",
+    "rows_of",
+]
 
 INFO_COLUMNS: LiteralString = (
     "checkpoint_id, run_id, parent_id, superstep, status, reason, created_at"
 )
 """The columns `info_from_row` reads, in its order."""
+
+
+def rows_of(
+    checkpoint: Checkpoint,
+) -> tuple[tuple[Any, ...], list[tuple[str, str, str, str]]]:
+    """The checkpoint row (`INFO_COLUMNS`, body, digest) and its blob rows (run, key, body, digest)."""
+    body, blobs = checkpoint_to_json(checkpoint)
+    row = (
+        checkpoint.checkpoint_id,
+        checkpoint.run_id,
+        checkpoint.parent_id,
+        checkpoint.superstep,
+        str(checkpoint.status),
+        checkpoint.reason,
+        checkpoint.created_at,
+        body,
+        body_digest(body),
+    )
+    blob_rows = [(checkpoint.run_id, k, text, body_digest(text)) for k, text in blobs.items()]
+    return row, blob_rows
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ import psycopg
 from psycopg import sql
 from psycopg.pq import TransactionStatus
 
-from engine.checkpoint import Checkpoint, CheckpointInfo, body_digest, checkpoint_to_json, corrupt
+from engine.checkpoint import Checkpoint, CheckpointInfo, corrupt
 from engine.errors import CheckpointError, CheckpointNotFoundError
 from engine.stores._rows import (
     INFO_COLUMNS,
@@ -29,6 +29,7 @@ from engine.stores._rows import (
     assemble,
     blob_keys_to_fetch,
     info_from_row,
+    rows_of,
 )
 
 __all__ = ["PostgresCheckpointStore"]
@@ -204,20 +205,8 @@ class PostgresCheckpointStore:
         after a connection died during ``COMMIT`` cannot fail or duplicate it; a *different*
         checkpoint under a stored id raises `CheckpointError` and writes nothing.
         """
-        body, blobs = checkpoint_to_json(checkpoint)
-        digest = body_digest(body)
-        row = (
-            checkpoint.checkpoint_id,
-            checkpoint.run_id,
-            checkpoint.parent_id,
-            checkpoint.superstep,
-            str(checkpoint.status),
-            checkpoint.reason,
-            checkpoint.created_at,
-            body,
-            digest,
-        )
-        blob_rows = [(checkpoint.run_id, k, text, body_digest(text)) for k, text in blobs.items()]
+        row, blob_rows = rows_of(checkpoint)
+        digest = row[-1]
         upsert_blob = self._sql(
             "INSERT INTO {blobs} (run_id, key, body, digest) VALUES (%s, %s, %s, %s) "
             "ON CONFLICT (run_id, key) DO UPDATE SET body = EXCLUDED.body, digest = EXCLUDED.digest"

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
-from engine.checkpoint import Checkpoint, CheckpointInfo, body_digest, checkpoint_to_json, corrupt
+from engine.checkpoint import Checkpoint, CheckpointInfo, corrupt
 from engine.errors import CheckpointNotFoundError
 from engine.stores._rows import (
     INFO_COLUMNS,
@@ -25,6 +25,7 @@ from engine.stores._rows import (
     assemble,
     blob_keys_to_fetch,
     info_from_row,
+    rows_of,
 )
 
 __all__ = ["DEFAULT_PATH", "SqliteCheckpointStore"]
@@ -88,19 +89,7 @@ class SqliteCheckpointStore:
 
     async def save(self, checkpoint: Checkpoint) -> None:
         """Write the checkpoint and its new blobs in one transaction."""
-        body, blobs = checkpoint_to_json(checkpoint)
-        row = (
-            checkpoint.checkpoint_id,
-            checkpoint.run_id,
-            checkpoint.parent_id,
-            checkpoint.superstep,
-            str(checkpoint.status),
-            checkpoint.reason,
-            checkpoint.created_at,
-            body,
-            body_digest(body),
-        )
-        blob_rows = [(checkpoint.run_id, k, text, body_digest(text)) for k, text in blobs.items()]
+        row, blob_rows = rows_of(checkpoint)
 
         def write(db: sqlite3.Connection) -> None:
             with _immediate(db):
