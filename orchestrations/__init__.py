@@ -1,8 +1,42 @@
-"""Orchestration builders (Sequential, Concurrent, Handoff, GroupChat) that compile to executor graphs.
+"""Orchestrations: Sequential, Concurrent, Handoff and GroupChat builders that compile to executor graphs.
 
-Not built yet: they arrive with the orchestrations issue and will use only the engine's public API.
+Each builder's ``compile()`` returns an ordinary, unbuilt `engine.WorkflowBuilder` made through the
+engine's public API only, so a user can wire a typed switch or a downstream executor onto it; ``build()``
+is compile plus build. Participants pass one value between them: the conversation, a `list[ChatMessage]`.
 """
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from orchestrations.base import OrchestrationBuilder
+from orchestrations.concurrent import ConcurrentBuilder, ParticipantResult
+from orchestrations.conversation import ConversationAgent, ConversationInput, ConversationOutput
+from orchestrations.handoff import HANDOFF_OUTPUT_ID, HandoffBuilder, handoff_tool_name
+from orchestrations.handoff_agent import HandoffAgentExecutor
+from orchestrations.handoff_types import (
+    HandoffAgentUserRequest,
+    HandoffCompletedEvent,
+    HandoffSentEvent,
+    HandoffUserResponse,
+)
+from orchestrations.review import AgentReviewRequest, AgentReviewResponse
+from orchestrations.sequential import SequentialBuilder
+
+__all__ = [
+    "AgentReviewRequest",
+    "AgentReviewResponse",
+    "ConcurrentBuilder",
+    "ConversationAgent",
+    "ConversationInput",
+    "ConversationOutput",
+    "HANDOFF_OUTPUT_ID",
+    "HandoffAgentExecutor",
+    "HandoffAgentUserRequest",
+    "HandoffBuilder",
+    "HandoffCompletedEvent",
+    "HandoffSentEvent",
+    "HandoffUserResponse",
+    "OrchestrationBuilder",
+    "ParticipantResult",
+    "SequentialBuilder",
+    "handoff_tool_name",
+]

@@ -8,6 +8,7 @@ from executors.agents.agent_executor import (
     AgentExecutorRequest,
     AgentExecutorResponse,
     AgentRunUpdateEvent,
+    run_agent_turn,
 )
 from executors.agents.client import ChatClient, ToolChoice, ToolSpec
 from executors.agents.errors import (
@@ -79,5 +80,6 @@ __all__ = [
     "ToolLoopLimitError",
     "ToolSpec",
     "UsageDetails",
+    "run_agent_turn",
     "tool",
 ]

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from engine import Executor, UserEvent, WorkflowContext, handler
-from executors.agents.agent import Agent
+from executors.agents.agent import Agent, ExtraTools
 from executors.agents.messages import ChatMessage
 from executors.agents.responses import AgentResponse, AgentResponseUpdate
 
@@ -24,6 +24,7 @@ __all__ = [
     "AgentExecutorRequest",
     "AgentExecutorResponse",
     "AgentRunUpdateEvent",
+    "run_agent_turn",
 ]
 
 _CONVERSATION: TypeAdapter[list[ChatMessage]] = TypeAdapter(list[ChatMessage])
@@ -147,13 +148,7 @@ class AgentExecutor(Executor):
         conversation: list[ChatMessage],
         ctx: WorkflowContext[AgentExecutorResponse, AgentResponse],
     ) -> None:
-        if ctx.is_streaming:
-            stream = self._agent.run_stream(conversation)
-            async for update in stream:
-                await ctx.add_event(AgentRunUpdateEvent(self.id, update))
-            response = stream.response
-        else:
-            response = await self._agent.run(conversation)
+        response = await run_agent_turn(self._agent, conversation, ctx)
         full = (*conversation, *response.messages)
         ctx.set_state(full)
         if ctx.target_ids:  # a terminal agent's response is its output, not a dropped message
@@ -164,3 +159,24 @@ class AgentExecutor(Executor):
             )
         if self._output_response:
             await ctx.yield_output(response)
+
+
+async def run_agent_turn(
+    agent: Agent,
+    conversation: Sequence[ChatMessage],
+    ctx: WorkflowContext[Any, Any],
+    *,
+    extra_tools: ExtraTools | None = None,
+) -> AgentResponse:
+    """Run one turn of `agent` inside a handler and return what it added to `conversation`.
+
+    When the run is streamed, each update of the turn is emitted as an `AgentRunUpdateEvent` tagged with
+    the calling executor's id; otherwise the turn runs in one piece. Every executor that hosts an agent
+    (here and in the orchestrations) goes through this one function, so streaming behaves the same in all.
+    """
+    if not ctx.is_streaming:
+        return await agent.run(conversation, extra_tools=extra_tools)
+    stream = agent.run_stream(conversation, extra_tools=extra_tools)
+    async for update in stream:
+        await ctx.add_event(AgentRunUpdateEvent(ctx.executor_id, update))
+    return stream.response
