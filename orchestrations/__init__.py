@@ -9,7 +9,18 @@ from __future__ import annotations
 
 from orchestrations.base import OrchestrationBuilder
 from orchestrations.concurrent import ConcurrentBuilder, ParticipantResult
-from orchestrations.conversation import ConversationAgent, ConversationInput, ConversationOutput
+from orchestrations.conversation import (
+    ConversationAgent,
+    ConversationInput,
+    ConversationOutput,
+    TerminationCondition,
+)
+from orchestrations.group_chat import (
+    GroupChatBuilder,
+    GroupChatCompletedEvent,
+    GroupChatState,
+    ManagerDecision,
+)
 from orchestrations.handoff import HANDOFF_OUTPUT_ID, HandoffBuilder, handoff_tool_name
 from orchestrations.handoff_agent import HandoffAgentExecutor
 from orchestrations.handoff_types import (
@@ -28,6 +39,9 @@ __all__ = [
     "ConversationAgent",
     "ConversationInput",
     "ConversationOutput",
+    "GroupChatBuilder",
+    "GroupChatCompletedEvent",
+    "GroupChatState",
     "HANDOFF_OUTPUT_ID",
     "HandoffAgentExecutor",
     "HandoffAgentUserRequest",
@@ -35,8 +49,10 @@ __all__ = [
     "HandoffCompletedEvent",
     "HandoffSentEvent",
     "HandoffUserResponse",
+    "ManagerDecision",
     "OrchestrationBuilder",
     "ParticipantResult",
     "SequentialBuilder",
+    "TerminationCondition",
     "handoff_tool_name",
 ]

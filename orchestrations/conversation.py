@@ -8,7 +8,9 @@ handling and sending `list[ChatMessage]`. `ConversationInput` turns a run's inpu
 
 from __future__ import annotations
 
-from typing import Literal
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Literal, TypeAlias
 
 from engine import Executor, WorkflowContext, handler
 from executors.agents import Agent, AgentResponse, ChatMessage, run_agent_turn
@@ -18,11 +20,29 @@ __all__ = [
     "ConversationInput",
     "ConversationOutput",
     "OutputMode",
+    "TerminationCondition",
     "as_conversation",
+    "is_terminated",
 ]
 
 OutputMode = Literal["response", "conversation"]
 """What a participant yields as the workflow output: its own `AgentResponse`, or the conversation."""
+
+
+TerminationCondition: TypeAlias = Callable[[list[ChatMessage]], bool | Awaitable[bool]]
+"""Ends a conversation when it returns true for it (sync or async)."""
+
+
+async def is_terminated(
+    condition: TerminationCondition | None, conversation: list[ChatMessage]
+) -> bool:
+    """Whether `condition` (if any) holds for a copy of `conversation`."""
+    if condition is None:
+        return False
+    verdict = condition(list(conversation))
+    if inspect.isawaitable(verdict):
+        verdict = await verdict
+    return bool(verdict)
 
 
 def as_conversation(value: str | ChatMessage | list[ChatMessage]) -> list[ChatMessage]:

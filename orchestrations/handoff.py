@@ -18,11 +18,11 @@ from typing import Self
 from engine import BatonWarning, WorkflowBuilder
 from executors.agents import Agent
 from orchestrations.base import OrchestrationBuilder
+from orchestrations.conversation import TerminationCondition
 from orchestrations.handoff_agent import (
     HandoffAgentExecutor,
     HandoffOutput,
     HandoffSettings,
-    TerminationCondition,
 )
 from orchestrations.handoff_types import HandoffRoute
 from orchestrations.participants import Member, Participant, members_of, resolve_ids

@@ -12,8 +12,7 @@ Between turns the executor keeps nothing but the paused conversation in its run 
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -28,7 +27,7 @@ from executors.agents import (
     ToolSpec,
     run_agent_turn,
 )
-from orchestrations.conversation import as_conversation
+from orchestrations.conversation import TerminationCondition, as_conversation, is_terminated
 from orchestrations.handoff_types import (
     EndReason,
     HandoffAgentUserRequest,
@@ -40,10 +39,7 @@ from orchestrations.handoff_types import (
     UserRequestReason,
 )
 
-__all__ = ["HandoffAgentExecutor", "HandoffOutput", "HandoffSettings", "TerminationCondition"]
-
-TerminationCondition: TypeAlias = Callable[[list[ChatMessage]], bool | Awaitable[bool]]
-"""Ends the conversation when it returns true for it (sync or async)."""
+__all__ = ["HandoffAgentExecutor", "HandoffOutput", "HandoffSettings"]
 
 _Context: TypeAlias = WorkflowContext[HandoffMessage | HandoffEnd, Any]
 _NO_ARGUMENTS: dict[str, Any] = {"type": "object", "properties": {}}
@@ -225,13 +221,7 @@ class HandoffAgentExecutor(Executor):
         await ctx.send_message(baton, target_id=target)
 
     async def _should_terminate(self, conversation: list[ChatMessage]) -> bool:
-        condition = self._settings.termination_condition
-        if condition is None:
-            return False
-        verdict = condition(list(conversation))
-        if inspect.isawaitable(verdict):
-            verdict = await verdict
-        return bool(verdict)
+        return await is_terminated(self._settings.termination_condition, conversation)
 
     async def _end(self, conversation: list[ChatMessage], reason: EndReason, ctx: _Context) -> None:
         end = HandoffEnd(agent=self.id, reason=reason, conversation=tuple(conversation))

@@ -199,7 +199,10 @@ def test_building_never_mutates_agents_and_twice_gives_independent_workflows() -
 def test_an_unreachable_agent_fails_validation_with_the_engines_message() -> None:
     a, b, c = agent("a", []), agent("b", []), agent("c", [])
     builder = HandoffBuilder([a, b, c]).add_handoff(a, [b]).add_handoff(c, [a])
-    with pytest.warns(BatonWarning), pytest.raises(WorkflowValidationError, match="`c` cannot be reached"):
+    with (
+        pytest.warns(BatonWarning),
+        pytest.raises(WorkflowValidationError, match="`c` cannot be reached"),
+    ):
         builder.build()
 
 
