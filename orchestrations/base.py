@@ -1,7 +1,8 @@
 """What every orchestration builder shares: `compile()` to an unbuilt `WorkflowBuilder`, `build()` on top.
 
 A builder holds configuration only. `compile()` creates fresh executors every time it is called, so two
-builds never share anything but the (immutable) agents, and the returned `WorkflowBuilder` can be extended
+builds share nothing but the (immutable) agents and the executors passed in as participants (which
+keep their per-run state in the run, like every executor), and the returned `WorkflowBuilder` can be extended
 with a typed switch or a downstream executor before its own `build()`.
 """
 

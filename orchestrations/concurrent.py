@@ -26,6 +26,7 @@ __all__ = [
     "Aggregate",
     "ConcurrentAggregator",
     "ConcurrentBuilder",
+    "ConcurrentDispatcher",
     "DISPATCHER_ID",
     "ParticipantResult",
 ]
@@ -64,6 +65,25 @@ Aggregate: TypeAlias = Callable[[list[ParticipantResult]], Any | Awaitable[Any]]
 """A custom aggregate: the results in participant order to the output value (sync or async)."""
 
 
+class ConcurrentDispatcher(ConversationInput):
+    """Sends each participant and the aggregator its own copy of the prompt.
+
+    The engine delivers one sent object to every target (no copies on the hot path), so a participant
+    that appended to the list it received would change what the others, and the aggregator, see.
+    """
+
+    def __init__(self, id: str, targets: Sequence[str]) -> None:  # noqa: A002
+        super().__init__(id)
+        self._targets = tuple(targets)
+
+    async def forward(
+        self, conversation: list[ChatMessage], ctx: WorkflowContext[list[ChatMessage]]
+    ) -> None:
+        """Send a copy of the conversation to every participant and to the aggregator."""
+        for target in self._targets:
+            await ctx.send_message(list(conversation), target_id=target)
+
+
 class ConcurrentAggregator(Executor):
     """Receives the prompt and every participant's conversation; yields (or sends on) the aggregate."""
 
@@ -79,27 +99,38 @@ class ConcurrentAggregator(Executor):
 
     @handler
     async def on_results(
-        self,
-        conversations: list[list[ChatMessage]],
-        ctx: WorkflowContext[list[ParticipantResult], Any],
+        self, conversations: list[list[ChatMessage]], ctx: WorkflowContext[Any, Any]
     ) -> None:
-        """Turn the fan-in's conversations into results, then aggregate them."""
+        """Turn the fan-in's conversations into results, aggregate them, and yield or send that on.
+
+        With executors wired on after this one (an executor aggregator, or anything added through
+        ``compile()``) the aggregate is sent to them instead of yielded.
+        """
         prompt, *answers = conversations
+        if len(answers) != len(self._participants):
+            raise ValueError(
+                f"the aggregator `{self.id}` received {len(answers)} conversations for "
+                f"{len(self._participants)} participants; each participant must send exactly one "
+                "conversation per prompt."
+            )
         results = [
             ParticipantResult(participant=name, messages=tuple(conversation[len(prompt) :]))
             for name, conversation in zip(self._participants, answers, strict=True)
         ]
-        if ctx.target_ids:  # an executor aggregates, or the user wired one on through compile()
-            await ctx.send_message(results)
+        value: Any
+        if self._aggregate is not None:
+            value = self._aggregate(results)
+            if inspect.isawaitable(value):
+                value = await value
+        elif ctx.target_ids:
+            value = results
+        else:
+            value = [r.reply for r in results if r.reply is not None]
+        if value is None:
             return
-        if self._aggregate is None:
-            replies = [r.reply for r in results]
-            await ctx.yield_output([reply for reply in replies if reply is not None])
-            return
-        value = self._aggregate(results)
-        if inspect.isawaitable(value):
-            value = await value
-        if value is not None:
+        if ctx.target_ids:
+            await ctx.send_message(value)
+        else:
             await ctx.yield_output(value)
 
 
@@ -150,9 +181,9 @@ class ConcurrentBuilder(OrchestrationBuilder):
 
     def compile(self) -> WorkflowBuilder:
         """Dispatcher, fan-out, participants, fan-in and aggregator as an unbuilt `WorkflowBuilder`."""
-        dispatcher = ConversationInput(DISPATCHER_ID)
         participants: list[Executor] = [_node(m) for m in self._members]
         ids = [m.id for m in self._members]
+        dispatcher = ConcurrentDispatcher(DISPATCHER_ID, [*ids, AGGREGATOR_ID])
         aggregator = ConcurrentAggregator(AGGREGATOR_ID, ids, self._aggregate)
         builder = self.new_builder(dispatcher)
         if len(participants) == 1:

@@ -60,21 +60,27 @@ class ConversationInput(Executor):
     @handler
     async def on_text(self, text: str, ctx: WorkflowContext[list[ChatMessage]]) -> None:
         """Start the conversation with a user message."""
-        await ctx.send_message(as_conversation(text))
+        await self.forward(as_conversation(text), ctx)
 
     @handler
     async def on_message(
         self, message: ChatMessage, ctx: WorkflowContext[list[ChatMessage]]
     ) -> None:
         """Start the conversation with one message."""
-        await ctx.send_message([message])
+        await self.forward([message], ctx)
 
     @handler
     async def on_conversation(
         self, conversation: list[ChatMessage], ctx: WorkflowContext[list[ChatMessage]]
     ) -> None:
         """Continue a conversation that already has messages."""
-        await ctx.send_message(list(conversation))
+        await self.forward(list(conversation), ctx)
+
+    async def forward(
+        self, conversation: list[ChatMessage], ctx: WorkflowContext[list[ChatMessage]]
+    ) -> None:
+        """Send the conversation to the successors."""
+        await ctx.send_message(conversation)
 
 
 class ConversationAgent(Executor):
