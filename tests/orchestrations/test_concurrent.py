@@ -36,20 +36,13 @@ from orchestrations import (
     ParticipantResult,
 )
 from orchestrations.concurrent import ConcurrentAggregator
+from tests.orchestrations.support import make_agent, seen
 
 
 @tool
 def exchange_rate(currency: str) -> float:
     """Look up how many euros one unit of a currency buys."""
     return {"usd": 0.9}.get(currency, 1.0)
-
-
-def make_agent(name: str, client: Any, **changes: Any) -> Agent:
-    return Agent(client, name=name, instructions=f"You are {name}.", **changes)
-
-
-def seen(messages: Sequence[ChatMessage]) -> list[tuple[str, str | None, str]]:
-    return [(m.role, m.author_name, m.text) for m in messages]
 
 
 class Echo(Executor):

@@ -16,7 +16,6 @@ from engine import (
     Default,
     ExecutorFailedError,
     OutputEvent,
-    RunResult,
     RunStatus,
     WorkflowContext,
     WorkflowValidationError,
@@ -34,30 +33,16 @@ from orchestrations import (
     HANDOFF_OUTPUT_ID,
     HandoffAgentUserRequest,
     HandoffBuilder,
-    HandoffCompletedEvent,
-    HandoffSentEvent,
     HandoffUserResponse,
     handoff_tool_name,
 )
+from tests.orchestrations.support import client_of, completions, handoffs
 
 
 def agent(name: str, replies: list[Any], description: str | None = None, **kw: Any) -> Agent:
     return Agent(
         ScriptedChatClient(replies), name=name, instructions=name, description=description, **kw
     )
-
-
-def client_of(a: Agent) -> ScriptedChatClient:
-    assert isinstance(a.client, ScriptedChatClient)
-    return a.client
-
-
-def handoffs(result: RunResult) -> list[tuple[str, str]]:
-    return [(e.source, e.target) for e in result.events if isinstance(e, HandoffSentEvent)]
-
-
-def completions(result: RunResult) -> list[tuple[str, str]]:
-    return [(e.agent, e.reason) for e in result.events if isinstance(e, HandoffCompletedEvent)]
 
 
 def errors_in(a: Agent, request: int) -> list[FunctionResultContent]:

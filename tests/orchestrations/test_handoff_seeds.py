@@ -11,10 +11,9 @@ from executors import Agent, ChatMessage, ScriptedChatClient, ToolCall
 from orchestrations import (
     HandoffAgentUserRequest,
     HandoffBuilder,
-    HandoffCompletedEvent,
-    HandoffSentEvent,
     SequentialBuilder,
 )
+from tests.orchestrations.support import client_of, completions, handoffs
 
 
 def agent(name: str, replies: list[Any], description: str | None = None) -> Agent:
@@ -24,19 +23,6 @@ def agent(name: str, replies: list[Any], description: str | None = None) -> Agen
         instructions=f"You are the {name} agent.",
         description=description,
     )
-
-
-def client_of(a: Agent) -> ScriptedChatClient:
-    assert isinstance(a.client, ScriptedChatClient)
-    return a.client
-
-
-def handoffs(result: RunResult) -> list[tuple[str, str]]:
-    return [(e.source, e.target) for e in result.events if isinstance(e, HandoffSentEvent)]
-
-
-def completions(result: RunResult) -> list[tuple[str, str]]:
-    return [(e.agent, e.reason) for e in result.events if isinstance(e, HandoffCompletedEvent)]
 
 
 def edges(workflow: Workflow) -> set[tuple[str, str, str]]:

@@ -44,20 +44,13 @@ from orchestrations import (
     SequentialBuilder,
 )
 from orchestrations.review import ReviewedAgent
+from tests.orchestrations.support import make_agent, seen
 
 
 @tool
 def word_count(text: str) -> int:
     """Count the words of a text."""
     return len(text.split())
-
-
-def make_agent(name: str, client: ScriptedChatClient, **changes: Any) -> Agent:
-    return Agent(client, name=name, instructions=f"You are {name}.", **changes)
-
-
-def seen(messages: Sequence[ChatMessage]) -> list[tuple[str, str | None, str]]:
-    return [(m.role, m.author_name, m.text) for m in messages]
 
 
 class Stamp(Executor):
