@@ -4,6 +4,7 @@ Every process builds the same three workflows from the same scripts (`build`):
   sequential: input -> researcher -> writer (reviewed by a person) -> editor
   handoff:    input -> triage --handoff_to_billing--> billing -> (user replies) -> output
   concurrent: input -> dispatcher -> fan-out(optimist, pessimist) -> fan-in -> aggregator
+  group_chat: manager -> writer -> manager -> critic -> manager -> writer -> manager (3 rounds)
 
 Usage (``python -m tests.orchestrations.durable_orchestrations_app ...``)::
 
@@ -41,16 +42,18 @@ from executors.agents import (
 from orchestrations import (
     AgentReviewRequest,
     ConcurrentBuilder,
+    GroupChatBuilder,
     HandoffAgentUserRequest,
     HandoffBuilder,
     SequentialBuilder,
 )
 
-KINDS = ("sequential", "handoff", "concurrent")
+KINDS = ("sequential", "handoff", "concurrent", "group_chat")
 PROMPTS = {
     "sequential": "Write a note about tea.",
     "handoff": "My invoice charged me twice.",
     "concurrent": "Will the tea still be hot at noon?",
+    "group_chat": "A slogan for a tea shop, please.",
 }
 SCRIPTS: dict[str, dict[str, list[ScriptedReply]]] = {
     "sequential": {
@@ -68,6 +71,10 @@ SCRIPTS: dict[str, dict[str, list[ScriptedReply]]] = {
     "concurrent": {
         "optimist": ["Yes, in a good flask."],
         "pessimist": ["No, it will be cold by eleven."],
+    },
+    "group_chat": {
+        "writer": ["Tea time, any time.", "Steeped in time."],
+        "critic": ["Too plain; try a pun."],
     },
 }
 
@@ -133,6 +140,8 @@ def build(kind: str) -> tuple[Workflow, dict[str, ReplayClient]]:
         workflow = SequentialBuilder(agents).with_request_info(agents=["writer"]).build()
     elif kind == "handoff":
         workflow = HandoffBuilder(agents).build()  # no add_handoff: each may hand off to the other
+    elif kind == "group_chat":
+        workflow = GroupChatBuilder(agents).with_max_rounds(3).build()
     else:
         workflow = ConcurrentBuilder(agents).build()
     return workflow, clients

@@ -196,3 +196,26 @@ def test_a_concurrent_run_resumes_from_its_mid_run_checkpoints_in_another_proces
     # From the dispatcher's checkpoint both participants answer; from theirs, only the aggregator runs.
     assert after_dispatch["calls"] == expected["calls"]
     assert after_answers["calls"] == {}
+
+
+def test_a_group_chat_resumes_from_a_mid_chat_checkpoint_in_another_process(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "runs.sqlite3"
+    expected = in_process("group_chat", [])
+    assert texts(expected["outputs"][0]) == [
+        ("user", "A slogan for a tea shop, please."),
+        ("writer", "Tea time, any time."),
+        ("critic", "Too plain; try a pun."),
+        ("writer", "Steeped in time."),
+    ]
+    whole = app("start", "group_chat", str(db), "chat")
+    assert whole["status"] == "idle" and whole["outputs"] == expected["outputs"]
+    by_step = {c.superstep: c for c in asyncio.run(checkpoints_of(db, "chat"))}
+    assert sorted(by_step) == list(range(8))  # entry, then manager and speaker in turn, 3 rounds
+    (after_critic,) = app("fork", "group_chat", str(db), by_step[4].checkpoint_id)
+    assert after_critic["status"] == "idle"
+    assert after_critic["outputs"] == expected["outputs"]
+    # Only the last round is left: the writer speaks once more; nobody repeats a turn.
+    assert list(after_critic["calls"]) == ["writer"]
+    assert len(after_critic["calls"]["writer"]) == 1
