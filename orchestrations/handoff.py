@@ -2,7 +2,8 @@
 
 Wiring: input -> start agent; agent --handoff_to_<target> (description)--> target; every agent ->
 output; user replies return to the asking agent (or, with return-to-previous off, along a ``user reply``
-edge to the start agent).
+edge to the start agent); agent --handoff_to_<step>--> step bridge -> step executor -> step bridge ->
+back to that agent, for an executor participant.
 The topology is the developer's, the routing the agents': each agent sees one ``handoff_to_<name>`` tool
 per declared outbound edge and nothing else, so only declared targets can be reached. No `add_handoff`
 at all means every agent may hand off to every other. An agent without outbound edges is terminal.
@@ -15,7 +16,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import Self
 
-from engine import BatonWarning, WorkflowBuilder
+from engine import BatonWarning, Executor, WorkflowBuilder
 from executors.agents import Agent
 from orchestrations.base import OrchestrationBuilder
 from orchestrations.conversation import TerminationCondition
@@ -23,6 +24,7 @@ from orchestrations.handoff_agent import (
     HandoffAgentExecutor,
     HandoffOutput,
     HandoffSettings,
+    HandoffStepBridge,
 )
 from orchestrations.handoff_types import HandoffRoute
 from orchestrations.participants import Member, Participant, members_of, resolve_ids
@@ -60,16 +62,25 @@ class HandoffBuilder(OrchestrationBuilder):
     ) -> None:
         super().__init__(name=name, max_supersteps=max_supersteps)
         members = members_of(participants, "HandoffBuilder", reserved=(HANDOFF_OUTPUT_ID,))
-        executors = [m.id for m in members if m.agent is None]
-        if executors:
-            raise TypeError(
-                f"HandoffBuilder: {', '.join(f'`{e}`' for e in executors)} is an executor; handoff "
-                "participants route by calling tools, so they must be agents. Wire executors on "
-                "after the handoff with `.compile()`."
-            )
         self._members = members
         self._agents: dict[str, Agent] = {m.id: m.agent for m in members if m.agent is not None}
-        self._start: str = members[0].id
+        self._steps: dict[str, Executor] = {
+            m.id: m.executor for m in members if m.executor is not None
+        }
+        if not self._agents:
+            raise ValueError(
+                "HandoffBuilder needs at least one agent: agents route the conversation by calling "
+                "handoff tools, and executor participants only do a step for the agent that called."
+            )
+        reserved = [
+            f"`{bridge_id(i)}`" for i in self._steps if bridge_id(i) in self._members_by_id()
+        ]
+        if reserved:
+            raise ValueError(
+                f"HandoffBuilder: {', '.join(reserved)} is the id of an executor participant's "
+                "bridge; rename the participant."
+            )
+        self._start: str = next(iter(self._agents))
         self._edges: dict[tuple[str, str], str | None] = {}
         self._return_to_previous = True
         self._autonomous: frozenset[str] = frozenset()
@@ -110,8 +121,9 @@ class HandoffBuilder(OrchestrationBuilder):
         return self._members
 
     def with_start_agent(self, agent: Participant | str) -> Self:
-        """The agent that receives the run's input (by default the first participant)."""
-        (self._start,) = resolve_ids([agent], self._members, "with_start_agent()")
+        """The agent that receives the run's input (by default the first agent participant)."""
+        where = "with_start_agent()"
+        (self._start,) = resolve_ids([agent], self._members, where, agents_only=True)
         return self
 
     def add_handoff(
@@ -127,6 +139,11 @@ class HandoffBuilder(OrchestrationBuilder):
         the target's description, else its name. Declaring an edge again with a description replaces it.
         """
         (source_id,) = resolve_ids([source], self._members, "add_handoff() source")
+        if source_id in self._steps:
+            raise ValueError(
+                f"add_handoff(): `{source_id}` is an executor; it cannot hand off. The conversation "
+                "returns from an executor participant to the agent that handed off to it."
+            )
         if isinstance(targets, (str, Agent)) or not isinstance(targets, Sequence):
             targets = [targets]
         target_ids = resolve_ids(targets, self._members, "add_handoff() targets")
@@ -168,11 +185,11 @@ class HandoffBuilder(OrchestrationBuilder):
         if agents is None:
             chosen = list(self._agents)
         else:
-            chosen = resolve_ids(agents, self._members, f"{where} agents")
+            chosen = resolve_ids(agents, self._members, f"{where} agents", agents_only=True)
             if not chosen:
                 raise ValueError(f"{where}: agents=[] names no agent; pass None for all agents.")
         limits = dict(turn_limits or {})
-        resolve_ids(list(limits), self._members, f"{where} turn_limits")
+        resolve_ids(list(limits), self._members, f"{where} turn_limits", agents_only=True)
         for agent_id, limit in limits.items():
             if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
                 raise ValueError(
@@ -180,7 +197,7 @@ class HandoffBuilder(OrchestrationBuilder):
                     f"{limit!r}."
                 )
         texts = dict(prompts or {})
-        resolve_ids(list(texts), self._members, f"{where} prompts")
+        resolve_ids(list(texts), self._members, f"{where} prompts", agents_only=True)
         for agent_id, text in texts.items():
             if not isinstance(text, str) or not text.strip():
                 raise ValueError(f"{where}: the prompt of `{agent_id}` must be non-empty text.")
@@ -237,27 +254,43 @@ class HandoffBuilder(OrchestrationBuilder):
                 stacklevel=2,
             )
         builder = self.new_builder(nodes[self._start])
-        for node in nodes.values():
-            for tool_name, (target, description) in node.settings.routes.items():
-                label = f"{tool_name}: {description}"
-                builder.add_edge(node, nodes[target], condition=HandoffRoute(target, label))
+        self._wire_handoffs(builder, nodes)
         if not self._return_to_previous:
+            reply = HandoffRoute(self._start, "user reply", kind="user_reply")
             for node in nodes.values():
                 if node.id != self._start:
-                    route = HandoffRoute(self._start, "user reply", kind="user_reply")
-                    builder.add_edge(node, nodes[self._start], condition=route)
+                    builder.add_edge(node, nodes[self._start], condition=reply)
         output = HandoffOutput(HANDOFF_OUTPUT_ID)
         for node in nodes.values():
             builder.add_edge(node, output)
         return builder
+
+    def _wire_handoffs(
+        self, builder: WorkflowBuilder, nodes: Mapping[str, HandoffAgentExecutor]
+    ) -> None:
+        """One labelled edge per handoff; executor participants sit between two bridge edges."""
+        bridges = {i: HandoffStepBridge(bridge_id(i), i) for i in self._steps}
+        targets: dict[str, Executor] = {**nodes, **{b.id: b for b in bridges.values()}}
+        for node in nodes.values():
+            for tool_name, (target, description) in node.settings.routes.items():
+                delivered_to = node_id(target, self._steps)
+                route = HandoffRoute(delivered_to, f"{tool_name}: {description}")
+                builder.add_edge(node, targets[delivered_to], condition=route)
+        for step_id, bridge in bridges.items():
+            builder.add_edge(bridge, self._steps[step_id]).add_edge(self._steps[step_id], bridge)
+            for caller in [s for s, t in self._declared_edges() if t == step_id]:
+                back = HandoffRoute(caller, f"back to {caller}")
+                builder.add_edge(bridge, nodes[caller], condition=back)
 
     def _node(self, agent_id: str) -> HandoffAgentExecutor:
         autonomous = agent_id in self._autonomous
         limit = self._turn_limits.get(agent_id)
         if limit is None and autonomous:
             limit = DEFAULT_AUTONOMOUS_TURN_LIMIT
+        routes = self.routes_of(agent_id)
         settings = HandoffSettings(
-            routes=self.routes_of(agent_id),
+            routes=routes,
+            nodes={target: node_id(target, self._steps) for target, _ in routes.values()},
             start_id=self._start,
             output_id=HANDOFF_OUTPUT_ID,
             return_to_previous=self._return_to_previous,
@@ -271,11 +304,21 @@ class HandoffBuilder(OrchestrationBuilder):
     def _declared_edges(self) -> dict[tuple[str, str], str | None]:
         if self._edges:
             return self._edges
-        ids = list(self._agents)
-        return {(s, t): None for s in ids for t in ids if s != t}
+        ids = [m.id for m in self._members]
+        return {(s, t): None for s in self._agents for t in ids if s != t}
 
     def _members_by_id(self) -> dict[str, Member]:
         return {m.id: m for m in self._members}
+
+
+def bridge_id(step_id: str) -> str:
+    """The id of the node that takes an executor participant's conversation back to its caller."""
+    return f"{step_id}_return"
+
+
+def node_id(participant_id: str, steps: Mapping[str, Executor]) -> str:
+    """Where a handoff to `participant_id` is delivered: the agent, or an executor's bridge."""
+    return bridge_id(participant_id) if participant_id in steps else participant_id
 
 
 def _agent_of(member: Member) -> Agent:

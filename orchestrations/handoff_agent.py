@@ -39,7 +39,7 @@ from orchestrations.handoff_types import (
     UserRequestReason,
 )
 
-__all__ = ["HandoffAgentExecutor", "HandoffOutput", "HandoffSettings"]
+__all__ = ["HandoffAgentExecutor", "HandoffOutput", "HandoffSettings", "HandoffStepBridge"]
 
 _Context: TypeAlias = WorkflowContext[HandoffMessage | HandoffEnd, Any]
 _NO_ARGUMENTS: dict[str, Any] = {"type": "object", "properties": {}}
@@ -50,7 +50,9 @@ class HandoffSettings:
     """How one agent behaves in a handoff graph; fixed at build time."""
 
     routes: Mapping[str, tuple[str, str]]
-    """Handoff tool name -> (target agent, description the model reads)."""
+    """Handoff tool name -> (target participant, description the model reads)."""
+    nodes: Mapping[str, str]
+    """Target participant -> the node a handoff to it is delivered to (an executor's bridge)."""
     start_id: str
     output_id: str
     return_to_previous: bool = True
@@ -215,10 +217,11 @@ class HandoffAgentExecutor(Executor):
         if await self._should_terminate(conversation):
             await self._end(conversation, "termination_condition", ctx)
             return
+        node = self._settings.nodes[target]
         baton = HandoffMessage(
-            target=target, source=self.id, conversation=tuple(conversation), turns=turns
+            target=node, source=self.id, conversation=tuple(conversation), turns=turns
         )
-        await ctx.send_message(baton, target_id=target)
+        await ctx.send_message(baton, target_id=node)
 
     async def _should_terminate(self, conversation: list[ChatMessage]) -> bool:
         return await is_terminated(self._settings.termination_condition, conversation)
@@ -257,3 +260,38 @@ class HandoffOutput(Executor):
             await ctx.send_message(list(end.conversation))
         else:
             await ctx.yield_output(list(end.conversation))
+
+
+class HandoffStepBridge(Executor):
+    """Lets an executor participant do a step of a handoff conversation for the agent that called it.
+
+    It passes the conversation to the executor, remembers (in the run state) who handed off and the
+    turn counts, and hands the executor's conversation back to that agent with a `handoff_sent` event.
+    """
+
+    def __init__(self, id: str, step_id: str) -> None:  # noqa: A002
+        super().__init__(id)
+        self._step_id = step_id
+
+    @handler
+    async def on_handoff(
+        self, baton: HandoffMessage, ctx: WorkflowContext[list[ChatMessage] | HandoffMessage]
+    ) -> None:
+        """Give the conversation to the executor, remembering who to return it to."""
+        ctx.set_state((baton.source, dict(baton.turns)))
+        await ctx.send_message(list(baton.conversation), target_id=self._step_id)
+
+    @handler
+    async def on_conversation(
+        self,
+        conversation: list[ChatMessage],
+        ctx: WorkflowContext[list[ChatMessage] | HandoffMessage],
+    ) -> None:
+        """Hand the executor's conversation back to the agent that called it."""
+        caller, turns = ctx.get_state()
+        ctx.set_state(None)
+        await ctx.add_event(HandoffSentEvent(self._step_id, caller))
+        baton = HandoffMessage(
+            target=caller, source=self._step_id, conversation=tuple(conversation), turns=turns
+        )
+        await ctx.send_message(baton, target_id=caller)

@@ -14,12 +14,14 @@ from engine import (
     BatonWarning,
     Case,
     Default,
+    Executor,
     ExecutorFailedError,
     OutputEvent,
     RunStatus,
     WorkflowContext,
     WorkflowValidationError,
     executor,
+    handler,
 )
 from executors import Agent, AgentRunUpdateEvent, ChatMessage, ScriptedChatClient, ToolCall, tool
 from executors.agents import (
@@ -160,8 +162,14 @@ def test_bad_participants_are_clear_errors() -> None:
     async def step(text: str, ctx: WorkflowContext[str]) -> None:
         await ctx.send_message(text)
 
-    with pytest.raises(TypeError, match="`step` is an executor; handoff participants route by"):
-        HandoffBuilder([agent("a", []), step])
+    with pytest.raises(ValueError, match="needs at least one agent"):
+        HandoffBuilder([step])
+    with pytest.raises(ValueError, match="`step` is an executor; it cannot hand off"):
+        HandoffBuilder([agent("a", []), step]).add_handoff(step, ["a"])
+    with pytest.raises(ValueError, match="`step` is an executor, not an agent"):
+        HandoffBuilder([agent("a", []), step]).with_start_agent(step)
+    with pytest.raises(ValueError, match="`step` is an executor, not an agent"):
+        HandoffBuilder([agent("a", []), step]).with_autonomous_mode(turn_limits={"step": 2})
     with pytest.raises(ValueError, match="needs at least one participant"):
         HandoffBuilder([])
     with pytest.raises(ValueError, match="several participants are named `a`"):
@@ -414,3 +422,47 @@ async def test_request_payloads_round_trip_through_json() -> None:
     dumped = json.loads(request.data.model_dump_json())
     assert dumped["agent_name"] == "a" and dumped["reason"] == "turn_finished"
     assert HandoffAgentUserRequest.model_validate(dumped) == request.data
+
+
+class OrderLookup(Executor):
+    """A deterministic step an agent can hand off to: it appends the order's status."""
+
+    @handler
+    async def on_conversation(
+        self, conversation: list[ChatMessage], ctx: WorkflowContext[list[ChatMessage]]
+    ) -> None:
+        status = ChatMessage("assistant", "Order 42: shipped Monday.", author_name=self.id)
+        await ctx.send_message([*conversation, status])
+
+
+async def test_an_executor_participant_does_a_step_and_returns_the_conversation_to_its_caller() -> (
+    None
+):
+    lookup = OrderLookup("lookup")
+    triage = agent(
+        "triage",
+        [ToolCall("handoff_to_lookup"), "Your order shipped Monday."],
+        "Routes requests.",
+    )
+    billing = agent("billing", [], "Billing.")
+    builder = (
+        HandoffBuilder([triage, billing, lookup])
+        .add_handoff(triage, [billing])
+        .add_handoff(triage, [lookup], description="Look up an order's status.")
+        .add_handoff(billing, [triage])
+    )
+    workflow = builder.build()
+    assert workflow.start_executor_id == "triage"
+    graph_edges = {(u, v, d["label"]) for u, v, d in workflow.to_networkx().edges(data=True)}
+    assert {
+        ("triage", "lookup_return", "handoff_to_lookup: Look up an order's status."),
+        ("lookup_return", "lookup", ""),
+        ("lookup", "lookup_return", ""),
+        ("lookup_return", "triage", "back to triage"),
+    } <= graph_edges
+    result = await workflow.run("Where is order 42?")
+    assert handoffs(result) == [("triage", "lookup"), ("lookup", "triage")]
+    # triage's second turn saw the step's message, then answered the user
+    assert client_of(triage).requests[1].messages[-1].text == "Order 42: shipped Monday."
+    (request,) = result.requests
+    assert (request.data.agent_name, request.data.text) == ("triage", "Your order shipped Monday.")
