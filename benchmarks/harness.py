@@ -7,6 +7,7 @@ stops.
 
 The table has a row per workload; durable workloads (those with a `PLAIN_ENGINE` variant) get a second
 table with their checkpoint cost: checkpointed engine / plain engine, and the added ms per superstep.
+Agent workloads (those with `turns`) get one more with the engine's overhead per agent turn.
 """
 
 from __future__ import annotations
@@ -58,6 +59,14 @@ class Summary:
         if engine is None or plain is None or not supersteps:
             return None
         return (engine - plain) / supersteps
+
+    def overhead_us_per_turn(self) -> float | None:
+        """(engine median - floor median) / turns, in microseconds, for an agent workload."""
+        engine, base = self.median_ms(ENGINE), self.median_ms(FLOOR)
+        turns = self.workload.turns
+        if engine is None or base is None or not turns:
+            return None
+        return (engine - base) / turns * 1000
 
     def verdict(self) -> str:
         """This workload's budget and whether the medians meet it ("—" when it has none)."""
@@ -142,6 +151,10 @@ def _ms_per_superstep(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
 
 
+def _us(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0f}"
+
+
 COLUMNS = (
     "workload",
     "engine median",
@@ -165,6 +178,19 @@ DURABLE_COLUMNS = (
 DURABLE_CAPTION = (
     "Checkpoint cost: each durable workload's engine run (checkpointed) against the same workflow "
     "run without a store (plain engine), timed in the same interleaved rounds."
+)
+AGENT_COLUMNS = (
+    "workload",
+    "agent turns",
+    "floor median",
+    "engine median",
+    "engine / floor",
+    "overhead µs / turn",
+    "budget",
+)
+AGENT_CAPTION = (
+    "Agent workloads: the engine's overhead per agent turn, (engine median - floor median) / turns, "
+    "where the floor runs the same agents on the same model client in a plain loop."
 )
 
 
@@ -201,6 +227,22 @@ def _durable_rows(summaries: Sequence[Summary]) -> list[list[str]]:
     ]
 
 
+def _agent_rows(summaries: Sequence[Summary]) -> list[list[str]]:
+    return [
+        [
+            s.workload.name,
+            str(s.workload.turns),
+            _ms(s.median_ms(FLOOR)),
+            _ms(s.median_ms(ENGINE)),
+            _ratio(s.ratio(FLOOR)),
+            _us(s.overhead_us_per_turn()),
+            s.verdict(),
+        ]
+        for s in summaries
+        if s.workload.turns
+    ]
+
+
 def _header(rounds: int, warmup: int) -> list[str]:
     return [
         f"Baton engine overhead vs. the floor: Python {platform.python_version()} "
@@ -229,6 +271,12 @@ def _notes(summaries: Sequence[Summary]) -> list[str]:
             "engine is the same built workflow without a checkpoint store; added ms / superstep = "
             "(checkpointed median - plain median) / supersteps."
         )
+    if any(s.workload.turns for s in summaries):
+        notes.append(
+            "agent workloads (handoff_*): their floor is not benchmarks/floor.py but a plain loop "
+            "over the same agents (benchmarks/handoff.py); overhead µs / turn = (engine median - "
+            "floor median) / agent turns (model calls); no budget."
+        )
     notes.extend(f"{s.workload.name}: {s.workload.description}." for s in summaries)
     return notes
 
@@ -242,6 +290,9 @@ def render(summaries: Sequence[Summary], *, rounds: int, warmup: int, markdown: 
     durable = _durable_rows(summaries)
     if durable:
         lines += ["", DURABLE_CAPTION, "", *table(DURABLE_COLUMNS, durable)]
+    agent = _agent_rows(summaries)
+    if agent:
+        lines += ["", AGENT_CAPTION, "", *table(AGENT_COLUMNS, agent)]
     bullet = "-" if markdown else "*"
     return "\n".join([*lines, "", *(f"{bullet} {n}" for n in notes)])
 

@@ -5,6 +5,9 @@ build workload, whose whole point is the build) and yields one awaitable per var
 returns a value the harness compares with the workload's `expected` value after timing, so a variant
 that computes the wrong thing fails loudly instead of looking fast.
 
+The handoff workload runs a ring of agents on a deterministic model client (see `benchmarks.handoff`);
+its floor runs the same agents in a plain loop, and its cost is reported per agent turn.
+
 The durable workloads run the chain with a checkpoint store (a fresh one per run) and add a
 `PLAIN_ENGINE` variant, the same workflow without a store, so their checkpoint cost is measured
 against the engine itself in the same interleaved rounds.
@@ -22,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks import floor
+from benchmarks import floor, handoff
 from engine import (
     Case,
     CheckpointStore,
@@ -76,6 +79,8 @@ class Workload:
     """A durable workload's budget as engine median / `PLAIN_ENGINE` median."""
     budget_added_ms: float | None = None
     """A durable workload's budget for (engine median - `PLAIN_ENGINE` median) / `supersteps`, in ms."""
+    turns: int | None = None
+    """Agent turns (model calls) per run, given for agent workloads (their cost is reported per turn)."""
 
 
 # --- engine executors ------------------------------------------------------------------------------
@@ -386,6 +391,27 @@ def _build(length: int) -> Workload:
     )
 
 
+def _handoff(handoffs: int) -> Workload:
+    def setup() -> dict[str, Thunk]:
+        ring = handoff.Ring.of(handoffs)
+        workflow = handoff.build_workflow(ring)
+
+        async def on_engine() -> handoff.HandoffOutcome:
+            return handoff.engine_outcome(await workflow.run(handoff.PROMPT))
+
+        return {ENGINE: on_engine, FLOOR: lambda: handoff.run_floor(ring, handoff.PROMPT)}
+
+    return Workload(
+        f"handoff_{handoffs}",
+        f"{handoffs} handoffs around a ring of three autonomous agents (a -> b -> c -> a) on a "
+        "deterministic client, then an answer ends it by termination condition; floor: the same "
+        "agents' `Agent.run` with the same handoff tools in a plain loop",
+        setup,
+        expected=handoff.expected_outcome(handoffs),
+        turns=handoffs + 1,
+    )
+
+
 WORKLOADS: tuple[Workload, ...] = (
     _chain(1000),
     _chain(100),
@@ -396,5 +422,6 @@ WORKLOADS: tuple[Workload, ...] = (
     _build(1000),
     _checkpointed_chain(1000, "memory"),
     _checkpointed_chain(1000, "sqlite"),
+    _handoff(200),
 )
 """Every workload, in table order."""

@@ -9,9 +9,11 @@ import sys
 
 import pytest
 
-from benchmarks.harness import DURABLE_CAPTION, Summary, render
+from benchmarks import handoff
+from benchmarks.harness import AGENT_CAPTION, DURABLE_CAPTION, Summary, render
 from benchmarks.workloads import (
     ENGINE,
+    FLOOR,
     PLAIN_ENGINE,
     WORKLOADS,
     SqliteFiles,
@@ -19,6 +21,7 @@ from benchmarks.workloads import (
     build_chain,
     memory_store,
 )
+from orchestrations import HandoffAgentExecutor, HandoffSentEvent
 
 DURABLE = ["chain_1000_ckpt_memory", "chain_1000_ckpt_sqlite"]
 
@@ -49,7 +52,7 @@ def _table_names(markdown: str) -> list[list[str]]:
 
 
 def test_benchmark_harness_runs_every_workload_once() -> None:
-    main, durable = _table_names(_run_benchmarks())
+    main, durable, agent = _table_names(_run_benchmarks())
     assert main == [
         "chain_1000",
         "chain_100",
@@ -59,11 +62,13 @@ def test_benchmark_harness_runs_every_workload_once() -> None:
         "concurrent_500x5",
         "build_chain_1000",
         *DURABLE,
+        "handoff_200",
     ]
     assert durable == DURABLE
+    assert agent == ["handoff_200"]
 
 
-def test_only_selects_workloads_and_the_durable_table_follows_them() -> None:
+def test_only_selects_workloads_and_the_durable_and_agent_tables_follow_them() -> None:
     assert _table_names(_run_benchmarks("--only", "chain_100")) == [["chain_100"]]
     output = _run_benchmarks("--only", "chain_100", "--only", "chain_1000_ckpt_sqlite")
     assert _table_names(output) == [
@@ -71,6 +76,10 @@ def test_only_selects_workloads_and_the_durable_table_follows_them() -> None:
         ["chain_1000_ckpt_sqlite"],
     ]
     assert DURABLE_CAPTION in output
+    assert AGENT_CAPTION not in output
+    output = _run_benchmarks("--only", "handoff_200")
+    assert _table_names(output) == [["handoff_200"], ["handoff_200"]]
+    assert AGENT_CAPTION in output
 
 
 @pytest.mark.parametrize("open_store", [memory_store, SqliteFiles()], ids=["memory", "sqlite"])
@@ -124,3 +133,50 @@ def test_durable_table_reports_ratio_to_plain_engine_and_added_ms_per_superstep(
         in output
     )
     assert DURABLE_CAPTION not in render([chain], rounds=1, warmup=0, markdown=True)
+
+
+async def test_handoff_workload_hands_off_around_the_ring_and_answers_on_both_variants() -> None:
+    (workload,) = [w for w in WORKLOADS if w.name == "handoff_200"]
+    assert workload.expected == handoff.HandoffOutcome(200, "c", 402, handoff.FINAL_TEXT)
+    assert workload.turns == 201
+    thunks = workload.setup()
+    assert sorted(thunks) == [ENGINE, FLOOR]
+    for _ in range(2):  # the clients are not consumed: one setup serves every run
+        assert await thunks[ENGINE]() == workload.expected
+        assert await thunks[FLOOR]() == workload.expected
+
+
+async def test_handoff_engine_run_sends_every_handoff_to_the_next_agent() -> None:
+    ring = handoff.Ring.of(7)
+    result = await handoff.build_workflow(ring).run(handoff.PROMPT)
+    sent = [(e.source, e.target) for e in result.events if isinstance(e, HandoffSentEvent)]
+    assert sent == [
+        ("a", "b"),
+        ("b", "c"),
+        ("c", "a"),
+        ("a", "b"),
+        ("b", "c"),
+        ("c", "a"),
+        ("a", "b"),
+    ]
+    assert handoff.engine_outcome(result) == handoff.expected_outcome(7)
+    assert await handoff.run_floor(ring, handoff.PROMPT) == handoff.expected_outcome(7)
+
+
+def test_handoff_floor_offers_the_handoff_tools_the_orchestration_makes() -> None:
+    ring = handoff.Ring.of(3)
+    workflow = handoff.build_workflow(ring)
+    for name, spec in ring.tools.items():
+        executor = workflow.executors[name]
+        assert isinstance(executor, HandoffAgentExecutor)
+        assert executor.handoff_tools == (spec,)
+
+
+def test_agent_table_reports_ratio_to_floor_and_overhead_per_turn() -> None:
+    by_name = {w.name: w for w in WORKLOADS}
+    ring = Summary(by_name["handoff_200"], {FLOOR: [0.0100], ENGINE: [0.0301]})
+    chain = Summary(by_name["chain_100"], {ENGINE: [0.001]})
+    output = render([chain, ring], rounds=1, warmup=0, markdown=True)
+    assert "| handoff_200 | 30.1 | 30.1 | 30.1 | 10.0 | 3.01x | — | — | — |" in output
+    assert "| handoff_200 | 201 | 10.0 | 30.1 | 3.01x | 100 | — |" in output
+    assert AGENT_CAPTION not in render([chain], rounds=1, warmup=0, markdown=True)
