@@ -149,7 +149,7 @@ class HandoffRoute:
     kind: Literal["handoff", "user_reply"] = "handoff"
 
     @property
-    def __name__(self) -> str:  # noqa: PLW3201 - read by the engine as the condition's label
+    def __name__(self) -> str:
         """The edge label."""
         return self.label
 
