@@ -69,6 +69,9 @@ class Checkpoint(CheckpointInfo):
     completed: dict[str, Any]
     """On a failure checkpoint: what the executors that finished before the failure staged."""
     error: str | None = None
+    outputs: list[dict[str, Any]] = []
+    """Workflow outputs yielded in the superstep this checkpoint closes: ``{"executor_id", "data"}``
+    (or ``{"executor_id", "unserializable": type name}`` for a value the registry cannot write)."""
     blobs: dict[str, Any]
 
     @property

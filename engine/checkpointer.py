@@ -12,7 +12,7 @@ import uuid
 from typing import Any
 
 from engine.checkpoint import Checkpoint, CheckpointReason, new_checkpoint
-from engine.errors import ExecutorFailedError, RunError
+from engine.errors import ExecutorFailedError, RunError, SerializationError
 from engine.events import RunStatus
 from engine.serialization import TypeRegistry
 from engine.state import RecordedWrites, RunState
@@ -116,7 +116,16 @@ class Checkpointer:
             status = RunStatus.IDLE_WITH_PENDING_REQUESTS
         else:
             status = RunStatus.IDLE
-        await self._save(state, "superstep", status)
+        outputs = [self._output(eid, value) for eid, staged in writes for value in staged.outputs]
+        await self._save(state, "superstep", status, outputs=outputs)
+
+    def _output(self, executor_id: str, value: Any) -> dict[str, Any]:
+        """An output as stored for `baton runs show`; never fails the run (outputs are not state)."""
+        try:
+            data = self._registry.encode(value, f"an output of `{executor_id}`")
+        except SerializationError:
+            return {"executor_id": executor_id, "unserializable": type(value).__qualname__}
+        return {"executor_id": executor_id, "data": data}
 
     async def after_failure(
         self, state: RunState, completed: dict[str, RecordedWrites], error: RunError
@@ -138,6 +147,7 @@ class Checkpointer:
         *,
         completed: dict[str, Any] | None = None,
         error: str | None = None,
+        outputs: list[dict[str, Any]] | None = None,
     ) -> None:
         encode = self._registry.encode
         pending = [
@@ -181,6 +191,7 @@ class Checkpointer:
             else [],
             completed=completed or {},
             error=error,
+            outputs=outputs or [],
             blobs=self._new_blobs,
         )
         await self._store.save(checkpoint)

@@ -73,6 +73,7 @@ class Run:
         "_driving",
         "_events",
         "_listener",
+        "_notices",
         "_runner",
         "_started",
         "_state",
@@ -88,7 +89,9 @@ class Run:
         state: RunState,
         max_supersteps: int,
         checkpointer: Checkpointer | None = None,
+        notices: tuple[WorkflowEvent, ...] = (),
     ) -> None:
+        """`notices` are events a restored run reports when it is resumed (see `Workflow.reopen`)."""
         self._workflow_name = workflow_name
         self._state = state
         self._events: list[WorkflowEvent] = []
@@ -96,6 +99,7 @@ class Run:
         self._started = False
         self._driving = False
         self._checkpointer = checkpointer
+        self._notices = notices
         self._runner = Runner(executors, router, state, self._emit, max_supersteps)
         self._runner.checkpoints = checkpointer
 
@@ -188,18 +192,16 @@ class Run:
         return self._stream_segment(answers) if stream else self._segment(answers)
 
     def resume(
-        self,
-        responses: Mapping[str, Any] | None = None,
-        *,
-        stream: bool = False,
-        notices: tuple[WorkflowEvent, ...] = (),
+        self, responses: Mapping[str, Any] | None = None, *, stream: bool = False
     ) -> Coroutine[Any, Any, RunResult] | AsyncIterator[WorkflowEvent]:
-        """Continue a run restored from a checkpoint, answering `responses` first.
+        """Continue a run restored from a checkpoint (`Workflow.reopen`), answering `responses` first.
 
-        Used by `Workflow.resume`; `notices` are events to report right after the run starts.
+        The first segment of a restored run reports `run_started`, then any notices the restore
+        produced (a damaged newest checkpoint that was skipped), then carries on like `respond()`.
         """
-        self._started = True
+        self._claim()
         answers = dict(responses) if responses else None
+        notices, self._notices = self._notices, ()
         if stream:
             return self._stream_segment(answers, resumed=True, notices=notices)
         return self._segment(answers, resumed=True, notices=notices)

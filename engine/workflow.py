@@ -202,7 +202,13 @@ class Workflow:
         """A run over an existing `RunState` (a paused run kept by the caller, e.g. a sub-workflow)."""
         return self._new_run(state, self._budget(max_supersteps), None)
 
-    def _new_run(self, state: RunState, budget: int, checkpointer: Checkpointer | None) -> Run:
+    def _new_run(
+        self,
+        state: RunState,
+        budget: int,
+        checkpointer: Checkpointer | None,
+        notices: tuple[WorkflowEvent, ...] = (),
+    ) -> Run:
         return Run(
             workflow_name=self._name,
             executors=self._executors,
@@ -210,6 +216,7 @@ class Workflow:
             state=state,
             max_supersteps=budget,
             checkpointer=checkpointer,
+            notices=notices,
         )
 
     @overload
@@ -313,35 +320,58 @@ class Workflow:
         fresh id), leaving the original lineage intact. `responses` answers pending requests in the
         same call. Resuming onto a graph whose signature differs raises `GraphMismatchError`.
         """
-        budget = self._budget(max_supersteps)
-        chosen = store if store is not None else default_store()
-        types = self.registry(registry)
+        budget = self._budget(max_supersteps)  # bad arguments fail here, not when awaited
 
-        async def prepare() -> tuple[Run, tuple[WorkflowEvent, ...]]:
-            point = await find_resume_point(
-                self,
-                chosen,
-                types,
-                run_id=run_id,
+        async def reopened() -> Run:
+            return await self.reopen(
+                run_id,
                 checkpoint_id=checkpoint_id,
+                store=store,
                 new_run_id=new_run_id,
+                max_supersteps=budget,
+                registry=registry,
             )
-            return self._new_run(point.state, budget, point.checkpointer), point.notices
 
         async def execute() -> RunResult:
-            run, notices = await prepare()
-            result = run.resume(responses, notices=notices)
+            result = (await reopened()).resume(responses)
             assert not isinstance(result, AsyncIterator)
             return await result
 
         async def streamed() -> AsyncIterator[WorkflowEvent]:
-            run, notices = await prepare()
-            events = run.resume(responses, stream=True, notices=notices)
+            events = (await reopened()).resume(responses, stream=True)
             assert isinstance(events, AsyncIterator)
             async for event in events:
                 yield event
 
         return streamed() if stream else execute()
+
+    async def reopen(
+        self,
+        run_id: str | None = None,
+        *,
+        checkpoint_id: str | None = None,
+        store: CheckpointStore | None = None,
+        new_run_id: str | None = None,
+        max_supersteps: int | None = None,
+        registry: TypeRegistry | None = None,
+    ) -> Run:
+        """Load a durable run from `store` without driving it (the first half of `resume`).
+
+        The returned run stands where its checkpoint left it: look at ``run.pending_requests`` (to
+        show or prompt for them, as ``baton runs resume`` does), then continue it once with
+        ``run.resume(answers)`` and afterwards with ``run.respond(...)``. Arguments and errors are
+        those of `resume`.
+        """
+        budget = self._budget(max_supersteps)
+        point = await find_resume_point(
+            self,
+            store if store is not None else default_store(),
+            self.registry(registry),
+            run_id=run_id,
+            checkpoint_id=checkpoint_id,
+            new_run_id=new_run_id,
+        )
+        return self._new_run(point.state, budget, point.checkpointer, point.notices)
 
     def to_networkx(self) -> nx.MultiDiGraph[str]:
         """The graph as a networkx `MultiDiGraph` (one edge per connection; `group` names its edge group)."""

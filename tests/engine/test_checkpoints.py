@@ -191,6 +191,50 @@ async def test_resume_by_run_id_continues_the_latest_checkpoint_and_can_answer_i
     assert store.saved[-2].parent_id == paused.checkpoint_id
 
 
+async def test_reopen_shows_a_stored_runs_pending_requests_before_anything_runs() -> None:
+    store = RecordingStore()
+    paused = await build().run("tea", checkpoint_store=store, run_id="r")
+    saved = len(store.saved)
+    run = await build().reopen("r", store=store)
+    assert run.run_id == "r"
+    assert run.status is RunStatus.IDLE_WITH_PENDING_REQUESTS
+    assert [r.request_id for r in run.pending_requests] == [r.request_id for r in paused.requests]
+    assert len(store.saved) == saved  # reopening writes nothing
+    (request,) = run.pending_requests
+    result = await run.resume({request.request_id: {"ok": True}})
+    assert result.outputs == ("tea total 6: approved",)
+    with pytest.raises(RuntimeError, match="already driven"):
+        await run.resume()
+
+
+async def test_each_superstep_checkpoint_records_the_outputs_it_yielded() -> None:
+    store = RecordingStore()
+    paused, done = await run_to_completion(store)
+    recorded = [(c.superstep, o["executor_id"], o["data"]) for c in store.saved for o in c.outputs]
+    everything = (*paused.outputs, *done.outputs)
+    assert [data for _, _, data in recorded] == list(everything)
+    assert all(c.outputs == [] for c in store.saved if c.reason != "superstep")
+    assert {eid for _, eid, _ in recorded} >= {"left", "right"}
+
+
+async def test_an_output_the_registry_cannot_write_is_recorded_by_type_and_the_run_goes_on() -> (
+    None
+):
+    class Opaque:
+        pass
+
+    @executor(id="emit")
+    async def emit(text: str, ctx: WorkflowContext[None, Any]) -> None:
+        await ctx.yield_output(Opaque())
+
+    store = RecordingStore()
+    workflow = WorkflowBuilder(start_executor=emit).build()
+    result = await workflow.run("x", checkpoint_store=store)
+    assert result.status is RunStatus.IDLE
+    (stored,) = [o for c in store.saved for o in c.outputs]
+    assert stored == {"executor_id": "emit", "unserializable": Opaque.__qualname__}
+
+
 async def test_a_completed_run_and_an_unknown_run_cannot_be_resumed() -> None:
     store = RecordingStore()
     await run_to_completion(store)
