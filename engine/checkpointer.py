@@ -12,7 +12,7 @@ import uuid
 from typing import Any
 
 from engine.checkpoint import Checkpoint, CheckpointReason, new_checkpoint
-from engine.errors import ExecutorFailedError, RunError, SerializationError
+from engine.errors import CheckpointError, ExecutorFailedError, RunError, SerializationError
 from engine.events import RunStatus
 from engine.serialization import TypeRegistry
 from engine.state import RecordedWrites, RunState
@@ -83,9 +83,18 @@ class Checkpointer:
         return key
 
     async def begin(self, state: RunState) -> None:
-        """Save the entry checkpoint of a new lineage (a fresh run or a fork); no-op otherwise."""
+        """Save the entry checkpoint of a new lineage (a fresh run or a fork); no-op otherwise.
+
+        A run id the store already has is refused: its checkpoints would interleave with this run's.
+        """
         if not self._needs_entry:
             return
+        if await self._store.list_checkpoints(state.run_id):
+            raise CheckpointError(
+                f"the store already has a run `{state.run_id}`; a new run under that id would mix "
+                f"two runs' checkpoints. Continue it with `workflow.resume({state.run_id!r})` "
+                "(`baton runs resume`), or start this one under another run id."
+            )
         self._needs_entry = False
         for eid, value in state.executor_states.items():
             self._state_keys[eid] = self._blob(value, f"the state of executor `{eid}`")

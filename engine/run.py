@@ -174,6 +174,11 @@ class Run:
         self, responses: Mapping[str, Any], *, stream: Literal[True]
     ) -> AsyncIterator[WorkflowEvent]: ...
 
+    @overload
+    def respond(
+        self, responses: Mapping[str, Any], *, stream: bool
+    ) -> Coroutine[Any, Any, RunResult] | AsyncIterator[WorkflowEvent]: ...
+
     def respond(
         self, responses: Mapping[str, Any], *, stream: bool = False
     ) -> Coroutine[Any, Any, RunResult] | AsyncIterator[WorkflowEvent]:

@@ -235,6 +235,20 @@ async def test_an_output_the_registry_cannot_write_is_recorded_by_type_and_the_r
     assert stored == {"executor_id": "emit", "unserializable": Opaque.__qualname__}
 
 
+async def test_a_new_run_or_fork_under_a_run_id_the_store_has_is_refused() -> None:
+    store = RecordingStore()
+    paused = await build().run("tea", checkpoint_store=store, run_id="r")
+    saved = list(store.saved)
+    with pytest.raises(CheckpointError, match="already has a run `r`.*workflow.resume"):
+        await build().run("coffee", checkpoint_store=store, run_id="r")
+    with pytest.raises(CheckpointError, match="already has a run `r`"):
+        await build().resume(checkpoint_id=paused.checkpoint_id, store=store, new_run_id="r")
+    assert store.saved == saved  # nothing was written under the existing run
+    (request,) = paused.requests
+    done = await build().resume("r", store=store, responses={request.request_id: {"ok": True}})
+    assert done.outputs == ("tea total 6: approved",)
+
+
 async def test_a_completed_run_and_an_unknown_run_cannot_be_resumed() -> None:
     store = RecordingStore()
     await run_to_completion(store)
