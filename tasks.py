@@ -6,7 +6,7 @@ Each creates `.venv` when missing and (re)installs the project with its dev extr
 `test` also makes sure PostgreSQL is there for the store tests (installing it with apt-get when run
 as root), or says why those tests will be skipped.
 
-    python3 tasks.py demo    # the offline demo workflow
+    python3 tasks.py demo    # the offline demo: `baton demo handoff --yes` (other arguments replace those)
     python3 tasks.py test    # ruff, ruff format --check, mypy --strict, then the whole pytest suite
     python3 tasks.py bench   # the benchmark table (pass --markdown for README form)
 """
@@ -101,8 +101,8 @@ def main(argv: list[str]) -> None:
     if task not in ("demo", "test", "bench"):
         sys.exit(__doc__)
     ensure_environment()
-    if task == "demo":
-        run([str(BIN / "baton"), "demo", *rest])
+    if task == "demo":  # unattended by default; `demo handoff` (no --yes) lets you play the customer
+        run([str(BIN / "baton"), "demo", *(rest or ["handoff", "--yes"])])
     elif task == "test":
         run([str(BIN / "ruff"), "check", *CODE])
         run([str(BIN / "ruff"), "format", "--check", *CODE])

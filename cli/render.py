@@ -1,9 +1,14 @@
-"""Terminal rendering of run events: who runs or speaks, handoffs, drops, pauses and outputs.
+"""Terminal rendering of run events: who speaks, handoffs, pauses, the end of a conversation, outputs.
 
-Colour only on a terminal (typer/click strip it otherwise), so piped output stays plain.
+`EventPrinter` writes one line per event that matters to a person (agents' words are streamed onto
+their speaker's line); `json_line` is the machine form, one JSON object per event. Colour only on a
+terminal (typer/click strip it otherwise), so piped output stays plain.
 """
 
 from __future__ import annotations
+
+import json
+from typing import Any
 
 import typer
 
@@ -12,23 +17,32 @@ from engine import (
     MessageDroppedEvent,
     OutputEvent,
     RequestInfoEvent,
-    RunFailedEvent,
     SuperstepStartedEvent,
     WarningEvent,
     WorkflowEvent,
 )
-from executors import AgentRunUpdateEvent, ChatMessage
-from orchestrations import HandoffAgentUserRequest, HandoffCompletedEvent, HandoffSentEvent
+from engine.events import event_to_dict
+from executors import AgentResponse, AgentRunUpdateEvent, ChatMessage
+from orchestrations import (
+    AgentReviewRequest,
+    GroupChatCompletedEvent,
+    HandoffAgentUserRequest,
+    HandoffCompletedEvent,
+    HandoffSentEvent,
+)
 
-__all__ = ["SpeakerLine", "render_event", "render_handoff_event"]
+__all__ = ["EventPrinter", "json_line", "show_output"]
 
 
-class SpeakerLine:
-    """The line an agent is speaking on: token deltas are appended to it until someone else speaks."""
+class EventPrinter:
+    """Prints a run's events for a person; `user` names who answers requests (``customer``, ...)."""
 
-    __slots__ = ("speaker",)
+    __slots__ = ("speaker", "supersteps", "user")
 
-    def __init__(self) -> None:
+    def __init__(self, *, user: str = "user", supersteps: bool = True) -> None:
+        self.user = user
+        self.supersteps = supersteps
+        """Whether to print a line per superstep (noise in a conversation, progress elsewhere)."""
         self.speaker: str | None = None
 
     def say(self, speaker: str, text: str) -> None:
@@ -45,42 +59,72 @@ class SpeakerLine:
             typer.echo("")
             self.speaker = None
 
+    def __call__(self, event: WorkflowEvent) -> None:
+        """Print `event`, or nothing for bookkeeping events."""
+        if isinstance(event, AgentRunUpdateEvent):
+            if event.update.text:
+                self.say(event.executor_id, event.update.text)
+            return
+        line = self._line(event)
+        if line is None:
+            return
+        text, style = line
+        self.close()
+        typer.secho(f"  {text}", err=style == "error", **_STYLES[style])
 
-def render_handoff_event(event: WorkflowEvent, line: SpeakerLine) -> None:
-    """Print a handoff run: agents' words as they stream, handoffs, pauses, the end and the output."""
-    if isinstance(event, AgentRunUpdateEvent):
-        if event.update.text:
-            line.say(event.executor_id, event.update.text)
-        return
-    if isinstance(event, HandoffSentEvent):
-        line.close()
-        typer.secho(f"  {event.source} -> {event.target}", fg=typer.colors.MAGENTA)
-    elif isinstance(event, RequestInfoEvent) and isinstance(event.data, HandoffAgentUserRequest):
-        line.close()
-        typer.secho(f"  ({event.data.agent_name} waits for the customer)", dim=True)
-    elif isinstance(event, HandoffCompletedEvent):
-        line.close()
-        typer.secho(f"  conversation ended at {event.agent} ({event.reason})", dim=True)
-    elif isinstance(event, OutputEvent) and isinstance(event.data, list):
-        line.close()
-        spoken = [m for m in event.data if isinstance(m, ChatMessage) and m.text]
-        typer.secho(f"  output: the conversation, {len(spoken)} messages", fg=typer.colors.GREEN)
-    elif not isinstance(event, SuperstepStartedEvent):  # supersteps are noise in a conversation
-        render_event(event)
+    def _line(self, event: WorkflowEvent) -> tuple[str, str] | None:
+        if isinstance(event, HandoffSentEvent):
+            return f"{event.source} -> {event.target}", "handoff"
+        if isinstance(event, RequestInfoEvent):
+            said = self._request(event)
+            return None if said is None else (said, "quiet")
+        if isinstance(event, HandoffCompletedEvent):
+            return f"conversation ended at {event.agent} ({event.reason})", "quiet"
+        if isinstance(event, GroupChatCompletedEvent):
+            return f"group chat ended ({event.reason}) after {event.rounds} rounds", "quiet"
+        if isinstance(event, OutputEvent):
+            return show_output(event.executor_id, event.data), "output"
+        if isinstance(event, SuperstepStartedEvent):
+            if not self.supersteps:
+                return None
+            return f"superstep {event.superstep}: {', '.join(event.executor_ids)}", "quiet"
+        if isinstance(event, MessageDroppedEvent):
+            return f"dropped from {event.source_id}: {event.reason}", "warning"
+        if isinstance(event, WarningEvent):
+            return f"warning: {event.message}", "warning"
+        if isinstance(event, ExecutorFailedEvent):
+            return f"{event.executor_id} failed: {event.error}", "error"
+        return None  # run_failed: the command reports the error itself, once
+
+    def _request(self, event: RequestInfoEvent) -> str | None:
+        data = event.data
+        if isinstance(data, HandoffAgentUserRequest):
+            return f"({data.agent_name} waits for the {self.user})"
+        if isinstance(data, AgentReviewRequest):
+            return f"({data.agent_name}'s reply waits for the {self.user})"
+        return None  # the session shows the request in full when it asks for the answer
 
 
-def render_event(event: WorkflowEvent) -> None:
-    """Print one event as a line, or nothing for bookkeeping events."""
-    if isinstance(event, SuperstepStartedEvent):
-        names = ", ".join(event.executor_ids)
-        typer.secho(f"  superstep {event.superstep}: {names}", dim=True)
-    elif isinstance(event, OutputEvent):
-        typer.secho(f"  output from {event.executor_id}: {event.data}", fg=typer.colors.GREEN)
-    elif isinstance(event, MessageDroppedEvent):
-        typer.secho(f"  dropped from {event.source_id}: {event.reason}", fg=typer.colors.YELLOW)
-    elif isinstance(event, WarningEvent):
-        typer.secho(f"  warning: {event.message}", fg=typer.colors.YELLOW)
-    elif isinstance(event, ExecutorFailedEvent):
-        typer.secho(f"  {event.executor_id} failed: {event.error}", fg=typer.colors.RED, err=True)
-    elif isinstance(event, RunFailedEvent):
-        typer.secho(f"  run failed: {event.error}", fg=typer.colors.RED, err=True)
+_STYLES: dict[str, dict[str, Any]] = {
+    "handoff": {"fg": typer.colors.MAGENTA},
+    "quiet": {"dim": True},
+    "output": {"fg": typer.colors.GREEN},
+    "warning": {"fg": typer.colors.YELLOW},
+    "error": {"fg": typer.colors.RED},
+}
+
+
+def show_output(executor_id: str, data: object) -> str:
+    """One line for a workflow output: a conversation by size and speakers, a reply by its text."""
+    if isinstance(data, list | tuple) and data and all(isinstance(m, ChatMessage) for m in data):
+        authors = dict.fromkeys(m.author_name or m.role for m in data if m.text)
+        spoken = sum(1 for m in data if m.text)
+        return f"output: {spoken} messages from {', '.join(authors)}"
+    if isinstance(data, AgentResponse):
+        return f"output from {executor_id}: {data.text}"
+    return f"output from {executor_id}: {data}"
+
+
+def json_line(event: WorkflowEvent) -> str:
+    """The event as one line of JSON (`engine.events.event_to_dict`)."""
+    return json.dumps(event_to_dict(event), default=str)

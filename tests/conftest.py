@@ -7,6 +7,9 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.openai_server import OpenAIServer
+from tests.support.postgres import postgres_dsn, postgres_server
+
+__all__ = ["openai_server", "postgres_dsn", "postgres_server"]
 
 
 @pytest.fixture

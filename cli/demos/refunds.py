@@ -2,6 +2,7 @@
 
 Wiring: intake -> switch(amount > 500: review -> fan-out(fraud_check, policy_check) -> fan-in -> decide;
 default: auto_approve). Every executor is a plain typed function; the run is deterministic.
+The demo sends each of `TICKETS` through a fresh run; it has no agents, so a `ChatClient` changes nothing.
 """
 
 from __future__ import annotations
@@ -9,11 +10,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from cli.demos.base import Demo
 from engine import Case, Default, Workflow, WorkflowBuilder, WorkflowContext, executor
+from executors import ChatClient
 
-__all__ = ["Check", "Decision", "Ticket", "build_refund_desk"]
+__all__ = ["Check", "Decision", "SWITCH", "TICKETS", "Ticket", "build_refund_desk"]
 
 LARGE_REFUND = 500
+
+TICKETS = (
+    "order 1042: $180 damaged in transit",
+    "order 2077: $1400 never arrived",
+    "order 3310: $720 changed my mind",
+    "order 4501: $950 arrived broken",
+)
+"""The demo's refund requests: one small, one suspicious, one not covered, one approved on review."""
 
 
 @dataclass(frozen=True)
@@ -115,3 +126,19 @@ def build_refund_desk() -> Workflow:
         .add_fan_in_edges([fraud_check, policy_check], decide)
         .build()
     )
+
+
+def _build_demo(client: ChatClient | None) -> Workflow:
+    """The refund desk for `baton demo switch`; `client` is ignored (no executor is an agent)."""
+    return build_refund_desk()
+
+
+SWITCH = Demo(
+    name="switch",
+    summary="A refund desk on the raw WorkflowBuilder: a typed switch, a fan-out and a fan-in.",
+    build=_build_demo,
+    user="customer",
+    turns=TICKETS,
+    uses_models=False,
+    run_per_turn=True,
+)
