@@ -32,7 +32,7 @@ from cli.options import (
 )
 from cli.render import EventPrinter
 from cli.runs import runs_app
-from cli.session import View, drive, paused_notice, prompt_for_answers
+from cli.session import Answerer, View, drive, first_segment, paused_notice, prompt_for_answers
 from cli.stores import open_store, redact
 from cli.target import Target, build_target, load_target
 from engine import RequestInfoEvent, ResponseError, Workflow, WorkflowValidationError
@@ -172,7 +172,7 @@ async def _play(chosen: Demo, workflow: Workflow, turns: Turns, client: ChatClie
             await client.aclose()
 
 
-def _demo_answers(turns: Turns) -> Any:
+def _demo_answers(turns: Turns) -> Answerer:
     def answer(requests: tuple[RequestInfoEvent, ...]) -> dict[str, Any] | None:
         answers: dict[str, Any] = {}
         for request in requests:
@@ -239,7 +239,7 @@ async def _run(
     answers = prompt_for_answers({}, err=view.json)
     if store_url is None:
         run = workflow.start(value, max_supersteps=max_supersteps, run_id=run_id)
-        await drive(run, run.execute() if not view.stream else run.stream(), answers, view)
+        await drive(run, first_segment(run, view), answers, view)
         if run.pending_requests:
             raise CliError(
                 f"run {run.run_id} paused for {len(run.pending_requests)} answer(s) and there was "
@@ -252,7 +252,7 @@ async def _run(
             value, max_supersteps=max_supersteps, run_id=run_id, checkpoint_store=store
         )
         typer.secho(f"run {run.run_id} (store {redact(store_url)})", dim=True, err=True)
-        await drive(run, run.stream() if view.stream else run.execute(), answers, view)
+        await drive(run, first_segment(run, view), answers, view)
         paused_notice(run, target.spec, store_url)
 
 

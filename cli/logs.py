@@ -15,9 +15,8 @@ from typing import Literal
 
 import structlog
 
-__all__ = ["LEVELS", "configure_logging"]
+__all__ = ["PACKAGES", "configure_logging"]
 
-LEVELS = ("debug", "info", "warning", "error")
 PACKAGES = ("engine", "executors", "orchestrations", "cli")
 """Baton's loggers, set to the chosen level."""
 

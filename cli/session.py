@@ -21,7 +21,7 @@ from cli.render import EventPrinter, json_line
 from cli.stores import redact
 from engine import RequestInfoEvent, ResponseError, Run, RunResult, RunStatus, WorkflowEvent
 
-__all__ = ["Answerer", "View", "drive", "paused_notice", "prompt_for_answers"]
+__all__ = ["Answerer", "View", "drive", "first_segment", "paused_notice", "prompt_for_answers"]
 
 Answerer = Callable[[tuple[RequestInfoEvent, ...]], dict[str, Any] | None]
 """Given the pending requests, the answers to deliver (some or all), or `None` to stop here."""
@@ -40,6 +40,11 @@ class View:
     progress: bool = False
     """The live superstep line on stderr (only meaningful on a terminal)."""
     printer: EventPrinter = field(default_factory=EventPrinter)
+
+
+def first_segment(run: Run, view: View) -> Segment:
+    """The first segment of a fresh run, streamed or awaited as `view` says."""
+    return run.stream() if view.stream else run.execute()
 
 
 async def drive(run: Run, first: Segment, answer: Answerer, view: View) -> RunStatus:
