@@ -21,6 +21,9 @@ from engine.edges import (
     Selection,
     SingleEdgeGroup,
     SwitchCaseEdgeGroup,
+    TypeCondition,
+    check_bound,
+    is_type_form,
 )
 from engine.errors import ValidationIssue, WorkflowValidationError
 from engine.executor import Executor
@@ -41,7 +44,12 @@ class BatonWarning(UserWarning):
 
 
 class WorkflowBuilder:
-    """Collects executors and edge groups; `build()` validates them and returns a `Workflow`."""
+    """Collects executors and edge groups; `build()` validates them and returns a `Workflow`.
+
+    `max_supersteps` is each run's default budget; `strict` turns dropped messages into errors;
+    `allow_trapped_cycles` accepts a cycle that nothing leaves or bounds (see `engine.analysis`),
+    which otherwise fails the build.
+    """
 
     def __init__(
         self,
@@ -50,6 +58,7 @@ class WorkflowBuilder:
         name: str = "workflow",
         max_supersteps: int = 1000,
         strict: bool = False,
+        allow_trapped_cycles: bool = False,
     ) -> None:
         if (
             not isinstance(max_supersteps, int)
@@ -60,6 +69,7 @@ class WorkflowBuilder:
         self._name = name
         self._max_supersteps = max_supersteps
         self._strict = strict
+        self._allow_trapped = allow_trapped_cycles
         self._executors: dict[str, Executor] = {}
         self._conflicts: list[ValidationIssue] = []
         self._impostors: list[Executor] = []
@@ -83,12 +93,24 @@ class WorkflowBuilder:
         return self
 
     def add_edge(
-        self, source: ExecutorRef, target: ExecutorRef, condition: Condition | None = None
+        self,
+        source: ExecutorRef,
+        target: ExecutorRef,
+        condition: Condition | None = None,
+        *,
+        max_traversals: int | None = None,
     ) -> Self:
-        """Connect `source -> target`; with `condition`, only messages it accepts (sync or async)."""
+        """Connect `source -> target`; with `condition`, only messages it accepts (sync or async).
+
+        `max_traversals` bounds a loop: the edge carries at most that many messages in one run, then
+        counts as false (each message it then holds back is reported by a ``loop_bound_reached``
+        event). `engine.analysis` counts such an edge as a bound on every cycle through it.
+        """
         if condition is not None and not callable(condition):
             raise TypeError(f"condition must be callable, got {type(condition).__name__}")
-        self._groups.append(SingleEdgeGroup(self._ref(source), self._ref(target), condition))
+        bound = check_bound(max_traversals, "add_edge()")
+        group = SingleEdgeGroup(self._ref(source), self._ref(target), condition, bound)
+        self._groups.append(group)
         return self
 
     def add_chain(self, executors: Sequence[ExecutorRef]) -> Self:
@@ -122,21 +144,36 @@ class WorkflowBuilder:
     def add_switch_case_edge_group(
         self, source: ExecutorRef, cases: Sequence[Case | Default]
     ) -> Self:
-        """Route each message to the first `Case` whose predicate is true, else to the `Default`."""
+        """Route each message to the first `Case` that matches it, else to the `Default`.
+
+        A case matches when its predicate returns true or, for ``Case(SomeType, target)``, when the
+        message is a `SomeType`. The `Default` may be left out only when type cases cover every type
+        the source sends (validation lists the members no case covers).
+        """
+        where = "add_switch_case_edge_group()"
         branches: list[tuple[Condition, str]] = []
+        bounds: list[int | None] = []
         defaults: list[str] = []
-        for item in _sequence(cases, "add_switch_case_edge_group()"):
+        for item in _sequence(cases, where):
             if isinstance(item, Case):
-                if not callable(item.predicate):
-                    raise TypeError(f"Case predicate must be callable, got {item.predicate!r}")
-                branches.append((item.predicate, self._ref(item.target)))
+                predicate = item.predicate
+                if is_type_form(predicate):
+                    predicate = TypeCondition(predicate)
+                elif not callable(predicate):
+                    raise TypeError(
+                        f"a Case takes a predicate (a function of the message) or a type, got "
+                        f"{predicate!r}"
+                    )
+                branches.append((predicate, self._ref(item.target)))
+                bounds.append(check_bound(item.max_traversals, f"{where} Case"))
             elif isinstance(item, Default):
                 defaults.append(self._ref(item.target))
             else:
                 raise TypeError(
                     f"switch-case items are Case(...) or Default(...), got {type(item).__name__}"
                 )
-        group = SwitchCaseEdgeGroup(self._ref(source), tuple(branches), tuple(defaults))
+        bounded = tuple(bounds) if any(b is not None for b in bounds) else ()
+        group = SwitchCaseEdgeGroup(self._ref(source), tuple(branches), tuple(defaults), bounded)
         self._groups.append(group)
         return self
 
@@ -146,7 +183,14 @@ class WorkflowBuilder:
         known = {e for e in self._executors}
         groups = [g for g in self._groups if all(i in known for i in (*g.sources, *g.targets))]
         graph = build_graph(self._executors, groups)
-        found, cautions = validate(self._start, self._executors, groups, graph)
+        found, cautions = validate(
+            self._start,
+            self._executors,
+            groups,
+            graph,
+            # two executors under one id make one node of the graph: its cycles are not the user's
+            allow_trapped_cycles=self._allow_trapped or bool(self._conflicts),
+        )
         errors.extend(found)
         if errors:
             raise WorkflowValidationError(errors)

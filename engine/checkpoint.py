@@ -66,6 +66,8 @@ class Checkpoint(CheckpointInfo):
     """Shared-state key -> blob key of its value."""
     pending_requests: list[Any]
     answered_request_ids: list[str]
+    traversals: dict[str, int] = {}
+    """Messages carried so far by each edge with `max_traversals` (see `RunState.traversals`)."""
     completed: dict[str, Any]
     """On a failure checkpoint: what the executors that finished before the failure staged."""
     error: str | None = None
@@ -190,6 +192,7 @@ def restore_state(checkpoint: Checkpoint, registry: TypeRegistry, run_id: str) -
         assert isinstance(request, RequestInfoEvent)
         state.pending_requests[request.request_id] = request
     state.answered_request_ids = set(checkpoint.answered_request_ids)
+    state.traversals = dict(checkpoint.traversals)
     for eid, item in checkpoint.completed.items():
         writes = decode(item, f"the recorded results of `{eid}` in {where}")
         assert isinstance(writes, RecordedWrites)

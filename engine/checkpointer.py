@@ -198,6 +198,7 @@ class Checkpointer:
             answered_request_ids=sorted(state.answered_request_ids)
             if state.answered_request_ids
             else [],
+            traversals=dict(state.traversals) if state.traversals else {},
             completed=completed or {},
             error=error,
             outputs=outputs or [],

@@ -22,6 +22,7 @@ __all__ = [
     "ExecutorCompletedEvent",
     "ExecutorFailedEvent",
     "ExecutorInvokedEvent",
+    "LoopBoundReachedEvent",
     "MessageDroppedEvent",
     "OutputEvent",
     "RequestInfoEvent",
@@ -167,6 +168,21 @@ class MessageDroppedEvent(WorkflowEvent):
     message_type: str
     reason: str
     target_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LoopBoundReachedEvent(WorkflowEvent):
+    """An edge with `max_traversals` has carried its last message, so it held this one back.
+
+    The message still goes wherever else it is routed (the next matching switch case, the default,
+    another edge); when nothing else takes it, the loop has ended here by design, not by a drop.
+    """
+
+    type: ClassVar[str] = "loop_bound_reached"
+    source_id: str
+    target_id: str
+    max_traversals: int
+    message_type: str
 
 
 @dataclass(frozen=True, slots=True)

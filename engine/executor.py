@@ -227,6 +227,16 @@ class Executor:
         """Every output type this executor declares it yields (from handlers and response handlers)."""
         return _unique([*self.handlers.yield_types, *self.response_handlers.yield_types])
 
+    @property
+    def turn_limit(self) -> int | None:
+        """The most times this executor sends messages on per input; `None` declares no limit.
+
+        `engine.analysis` trusts it as a bound on every cycle through this executor, so override it
+        only when the executor enforces the limit itself (a handoff agent's turn limit, a group chat
+        manager's round limit). To bound a loop of plain executors, put `max_traversals` on an edge.
+        """
+        return None
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(id={self._id!r})"
 

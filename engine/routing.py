@@ -2,7 +2,8 @@
 
 Input: each executor's outbox, in superstep order, and the committed run state (read only). Output: a
 `RoutingPlan`: the next deliveries, ordered by edge group declaration, then source, then send order; the
-new contents of every fan-in buffer it touched; and the drops. The runner commits the plan together with
+new contents of every fan-in buffer it touched; the new counts of bounded edges; and the events (drops,
+spent loop bounds). The runner commits the plan together with
 the superstep's state writes, so a routing failure (a raising predicate, a bad selection, a drop in strict
 mode) leaves the run exactly as it was. A false condition or an empty selection is routing, not a drop.
 """
@@ -23,7 +24,7 @@ from engine.edges import (
     callable_name,
 )
 from engine.errors import RoutingError
-from engine.events import MessageDroppedEvent
+from engine.events import LoopBoundReachedEvent, MessageDroppedEvent, WorkflowEvent
 from engine.executor import Executor
 from engine.log import get_logger
 from engine.state import Delivery, RunState
@@ -49,11 +50,16 @@ class RoutingPlan:
     pending: list[Delivery] = field(default_factory=list)
     fan_in_buffers: dict[int, dict[str, list[Any]] | None] = field(default_factory=dict)
     """New contents of each touched fan-in buffer; `None` when the group released its list."""
-    dropped: list[MessageDroppedEvent] = field(default_factory=list)
+    traversals: dict[str, int] = field(default_factory=dict)
+    """New counts of the bounded edges that carried a message (keys as in `RunState.traversals`)."""
+    events: list[WorkflowEvent] = field(default_factory=list)
+    """`message_dropped` and `loop_bound_reached` events, in routing order."""
 
     def apply(self, state: RunState) -> None:
         """Commit the plan to `state`."""
         state.pending = self.pending
+        if self.traversals:
+            state.traversals.update(self.traversals)
         for index, buffers in self.fan_in_buffers.items():
             if buffers is None:
                 state.fan_in_buffers.pop(index, None)
@@ -130,7 +136,12 @@ class _Planner:
                 group.condition, message, source, group.target
             ):
                 return _ROUTED
-            return self.deliver(index, group.target, message, source)
+            if group.max_traversals is None:
+                return self.deliver(index, group.target, message, source)
+            key = str(index)
+            if self.is_spent(key, group.max_traversals, source, group.target, message):
+                return _ROUTED
+            return self.count(key, self.deliver(index, group.target, message, source))
         if isinstance(group, FanInEdgeGroup):
             self.buffer(index, group, source, message)
             return _DELIVERED
@@ -140,10 +151,11 @@ class _Planner:
                 if target_id is None or target == target_id:
                     flags |= self.deliver(index, target, message, source)
             return flags
-        branch = await self.switch(group, message)
+        branch, case_key = await self.switch(index, group, message)
         if branch is None or (target_id is not None and branch != target_id):
             return _ROUTED
-        return self.deliver(index, branch, message, source)
+        delivered = self.deliver(index, branch, message, source)
+        return delivered if case_key is None else self.count(case_key, delivered)
 
     def deliver(self, index: int, target: str, message: Any, source: str) -> int:
         spec = self.router.executors[target].handlers.find(message)
@@ -198,11 +210,40 @@ class _Planner:
             )
         return list(dict.fromkeys(chosen))
 
-    async def switch(self, group: SwitchCaseEdgeGroup, message: Any) -> str | None:
-        for predicate, target in group.cases:
+    async def switch(
+        self, index: int, group: SwitchCaseEdgeGroup, message: Any
+    ) -> tuple[str | None, str | None]:
+        """The branch a message takes, and the traversal key when that branch is a bounded case."""
+        bounds = group.bounds
+        for number, (predicate, target) in enumerate(group.cases):
             if await self.ask(predicate, message, group.source, target):
-                return target
-        return group.default
+                bound = bounds[number] if bounds else None
+                if bound is None:
+                    return target, None
+                key = f"{index}:{number}"
+                if not self.is_spent(key, bound, group.source, target, message):
+                    return target, key
+        return group.default, None
+
+    def is_spent(self, key: str, bound: int, source: str, target: str, message: Any) -> bool:
+        """Whether a bounded edge has carried `bound` messages (then it reports holding this one)."""
+        carried = self.plan.traversals.get(key)
+        if carried is None:
+            carried = self.state.traversals.get(key, 0)
+        if carried < bound:
+            return False
+        logger.debug("loop_bound_reached", source=source, target=target, max_traversals=bound)
+        event = LoopBoundReachedEvent(source, target, bound, type_name(type(message)))
+        self.plan.events.append(event)
+        return True
+
+    def count(self, key: str, flags: int) -> int:
+        """Count one traversal of a bounded edge when the message was delivered over it."""
+        if flags == _DELIVERED:
+            self.plan.traversals[key] = (
+                self.plan.traversals.get(key, self.state.traversals.get(key, 0)) + 1
+            )
+        return flags
 
     def release_fan_in(self, index: int, group: FanInEdgeGroup) -> None:
         buffers = self.plan.fan_in_buffers[index]
@@ -233,4 +274,4 @@ class _Planner:
         if self.router.strict:
             raise self.fail(f"message dropped in strict mode: {reason}")
         logger.warning("message_dropped", source=source, message_type=message_type, reason=reason)
-        self.plan.dropped.append(MessageDroppedEvent(source, message_type, reason, target_id))
+        self.plan.events.append(MessageDroppedEvent(source, message_type, reason, target_id))

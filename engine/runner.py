@@ -134,8 +134,8 @@ class Runner:
         state.replay = {}
         self._commit(writes)
         plan.apply(state)
-        for dropped in plan.dropped:
-            self._emit(dropped)
+        for event in plan.events:
+            self._emit(event)
         if self.checkpoints is not None:
             await self.checkpoints.after_superstep(state, writes)
         self._emit(SuperstepCompletedEvent(step))

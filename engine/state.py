@@ -47,6 +47,9 @@ class RunState:
     shared_state: dict[str, Any] = field(default_factory=dict)
     pending_requests: dict[str, RequestInfoEvent] = field(default_factory=dict)
     """Requests for outside input that wait for an answer, by request id, in the order they were made."""
+    traversals: dict[str, int] = field(default_factory=dict)
+    """Messages carried so far by each edge with `max_traversals`: ``"<group index>"`` for an edge,
+    ``"<group index>:<case index>"`` for a switch case."""
     answered_request_ids: set[str] = field(default_factory=set)
     """Requests already answered, so a second answer is refused instead of delivered twice."""
     replay: dict[str, RecordedWrites] = field(default_factory=dict)

@@ -50,13 +50,19 @@ def flatten(tp: object) -> tuple[object, ...]:
 
 
 def type_name(tp: object) -> str:
-    """A readable name for an annotation, for error messages and exports."""
+    """A readable name for an annotation, for error messages and exports: ``list[Order] | None``."""
     if isinstance(tp, type) and not get_args(tp):
         return tp.__name__
     if tp is Any:
         return "Any"
-    text = repr(tp).replace("typing.", "")
-    return text
+    members = flatten(tp)
+    if len(members) > 1:
+        return " | ".join("None" if m is type(None) else type_name(m) for m in members)
+    origin, args = get_origin(tp), get_args(tp)
+    if isinstance(origin, type) and args:
+        inner = ", ".join("..." if a is Ellipsis else type_name(a) for a in args)
+        return f"{origin.__name__}[{inner}]"
+    return repr(tp).replace("typing.", "")
 
 
 def _origin_class(tp: object) -> type | None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import networkx as nx
 
+from engine.analysis import Cycle, CycleKind, find_cycles, switch_coverages
 from engine.edges import (
     EdgeGroup,
     FanInEdgeGroup,
@@ -33,6 +34,8 @@ def validate(
     executors: Mapping[str, Executor],
     groups: Sequence[EdgeGroup],
     graph: nx.MultiDiGraph[str],
+    *,
+    allow_trapped_cycles: bool = False,
 ) -> tuple[list[ValidationIssue], list[ValidationIssue]]:
     """Return ``(errors, warnings)`` for a graph whose executor ids are already known to be unique."""
     errors: list[ValidationIssue] = []
@@ -49,8 +52,14 @@ def validate(
     if start_id is not None and start_id in executors:
         errors.extend(_unreachable(start_id, graph))
     errors.extend(_edge_types(executors, groups))
+    switch_errors, switch_warnings = _switches(groups, executors)
+    errors.extend(switch_errors)
+    cycles = find_cycles(graph, executors)
+    if not allow_trapped_cycles:
+        errors.extend(_trapped(c) for c in cycles if c.kind is CycleKind.TRAPPED)
     warnings = [
-        *_self_loops(graph),
+        *_self_loops(graph, cycles),
+        *switch_warnings,
         *_silent_executors(executors),
         *_unanswerable_requests(executors),
     ]
@@ -59,11 +68,11 @@ def validate(
 
 def _group_shapes(groups: Sequence[EdgeGroup]) -> Iterator[ValidationIssue]:
     for group in groups:
-        if isinstance(group, SwitchCaseEdgeGroup) and len(group.defaults) != 1:
+        if isinstance(group, SwitchCaseEdgeGroup) and len(group.defaults) > 1:
             yield ValidationIssue(
                 "switch_default",
                 f"the switch-case group from `{group.source}` has {len(group.defaults)} `Default` "
-                "branches; it needs exactly one so every message has somewhere to go.",
+                "branches; only the first could ever be taken.",
                 "end the case list with exactly one `Default(target)`.",
                 (group.source,),
             )
@@ -192,12 +201,65 @@ def _fan_in_types(
     )
 
 
-def _self_loops(graph: nx.MultiDiGraph[str]) -> Iterator[ValidationIssue]:
-    for node in sorted({u for u, _ in nx.selfloop_edges(graph)}):
+def _switches(
+    groups: Sequence[EdgeGroup], executors: Mapping[str, Executor]
+) -> tuple[list[ValidationIssue], list[ValidationIssue]]:
+    """A switch without a `Default` must be an exhaustive type switch; unreachable cases warn."""
+    errors: list[ValidationIssue] = []
+    warnings: list[ValidationIssue] = []
+    for coverage in switch_coverages(groups, executors):
+        source = coverage.source
+        if not coverage.has_default and not coverage.exhaustive:
+            if coverage.uncovered:
+                missing = ", ".join(f"`{t}`" for t in coverage.uncovered)
+                why = f"no case covers {missing} of what `{source}` sends, so such a message "
+            else:
+                why = "a message no case matches "
+            errors.append(
+                ValidationIssue(
+                    "switch_default",
+                    f"the switch-case group from `{source}` has no `Default`, and {why}would have "
+                    "nowhere to go.",
+                    "end the case list with `Default(target)`"
+                    + (", or add a case for each missing type." if coverage.uncovered else "."),
+                    (source,),
+                )
+            )
+        for branch, why in coverage.unreachable:
+            warnings.append(
+                ValidationIssue(
+                    "unreachable_case",
+                    f"in the switch-case group from `{source}`, {branch} can never be taken: {why}.",
+                    "remove it, or move it before the case that takes its messages.",
+                    (source,),
+                )
+            )
+    return errors, warnings
+
+
+def _trapped(cycle: Cycle) -> ValidationIssue:
+    ids = ", ".join(f"`{eid}`" for eid in cycle.executor_ids)
+    loop = " -> ".join(f"`{eid}`" for eid in cycle.loop)
+    return ValidationIssue(
+        "trapped_cycle",
+        f"{ids} form a cycle ({loop}) that nothing leaves: no edge leads out of it, none of them "
+        "yields an output or asks for input, and no bound limits it, so a message that enters it "
+        "goes around until the superstep budget fails the run.",
+        "add a conditional edge or a switch-case out of the cycle, bound it with "
+        "`max_traversals=` on one of its edges, or pass `allow_trapped_cycles=True` to "
+        "`WorkflowBuilder` if running until `max_supersteps` is intended.",
+        cycle.executor_ids,
+    )
+
+
+def _self_loops(graph: nx.MultiDiGraph[str], cycles: Sequence[Cycle]) -> Iterator[ValidationIssue]:
+    bounded = {eid for cycle in cycles if cycle.is_bounded for eid in cycle.executor_ids}
+    for node in sorted({u for u, _ in nx.selfloop_edges(graph)} - bounded):
         yield ValidationIssue(
             "self_loop",
             f"`{node}` has an edge to itself; it will run again every superstep it sends.",
-            "make sure the loop has a condition that ends it, or bound it with `max_supersteps`.",
+            "make sure the loop has a condition that ends it, or bound it with `max_traversals=` on "
+            "the edge.",
             (node,),
         )
 

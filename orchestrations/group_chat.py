@@ -145,6 +145,11 @@ class GroupChatManager(Executor):
         """Participant name -> description, in participant order."""
         return self._participants
 
+    @property
+    def turn_limit(self) -> int:
+        """The round limit: the manager sends the conversation on at most this many times a run."""
+        return self._max_rounds
+
     @handler
     async def on_conversation(
         self,

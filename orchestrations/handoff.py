@@ -2,8 +2,8 @@
 
 Wiring: input -> start agent; agent --handoff_to_<target> (description)--> target; every agent ->
 output; user replies return to the asking agent (or, with return-to-previous off, along a ``user reply``
-edge to the start agent); agent --handoff_to_<step>--> step bridge -> step executor -> step bridge ->
-back to that agent, for an executor participant.
+edge to the start agent); for an executor participant, agent --handoff_to_<step>--> <step>_call ->
+step executor -> <step>_return -> back to that agent (and <step>_call -> <step>_return says who called).
 The topology is the developer's, the routing the agents': each agent sees one ``handoff_to_<name>`` tool
 per declared outbound edge and nothing else, so only declared targets can be reached. No `add_handoff`
 at all means every agent may hand off to every other. An agent without outbound edges is terminal.
@@ -24,7 +24,8 @@ from orchestrations.handoff_agent import (
     HandoffAgentExecutor,
     HandoffOutput,
     HandoffSettings,
-    HandoffStepBridge,
+    HandoffStepCall,
+    HandoffStepReturn,
 )
 from orchestrations.handoff_types import HandoffRoute
 from orchestrations.participants import Member, Participant, members_of, resolve_ids
@@ -73,12 +74,15 @@ class HandoffBuilder(OrchestrationBuilder):
                 "handoff tools, and executor participants only do a step for the agent that called."
             )
         reserved = [
-            f"`{bridge_id(i)}`" for i in self._steps if bridge_id(i) in self._members_by_id()
+            f"`{bridge}`"
+            for i in self._steps
+            for bridge in (call_id(i), return_id(i))
+            if bridge in self._members_by_id()
         ]
         if reserved:
             raise ValueError(
                 f"HandoffBuilder: {', '.join(reserved)} is the id of an executor participant's "
-                "bridge; rename the participant."
+                "bridge node; rename the participant."
             )
         self._start: str = next(iter(self._agents))
         self._edges: dict[tuple[str, str], str | None] = {}
@@ -268,19 +272,22 @@ class HandoffBuilder(OrchestrationBuilder):
     def _wire_handoffs(
         self, builder: WorkflowBuilder, nodes: Mapping[str, HandoffAgentExecutor]
     ) -> None:
-        """One labelled edge per handoff; executor participants sit between two bridge edges."""
-        bridges = {i: HandoffStepBridge(bridge_id(i), i) for i in self._steps}
-        targets: dict[str, Executor] = {**nodes, **{b.id: b for b in bridges.values()}}
+        """One labelled edge per handoff; an executor participant sits between a call and a return."""
+        calls = {i: HandoffStepCall(call_id(i), i, return_id(i)) for i in self._steps}
+        targets: dict[str, Executor] = {**nodes, **{c.id: c for c in calls.values()}}
         for node in nodes.values():
             for tool_name, (target, description) in node.settings.routes.items():
                 delivered_to = node_id(target, self._steps)
                 route = HandoffRoute(delivered_to, f"{tool_name}: {description}")
                 builder.add_edge(node, targets[delivered_to], condition=route)
-        for step_id, bridge in bridges.items():
-            builder.add_edge(bridge, self._steps[step_id]).add_edge(self._steps[step_id], bridge)
+        for step_id, call in calls.items():
+            back = HandoffStepReturn(return_id(step_id), step_id)
+            builder.add_edge(call, self._steps[step_id]).add_edge(self._steps[step_id], back)
+            builder.add_edge(call, back)
             for caller in [s for s, t in self._declared_edges() if t == step_id]:
-                back = HandoffRoute(caller, f"back to {caller}")
-                builder.add_edge(bridge, nodes[caller], condition=back)
+                builder.add_edge(
+                    back, nodes[caller], condition=HandoffRoute(caller, f"back to {caller}")
+                )
 
     def _node(self, agent_id: str) -> HandoffAgentExecutor:
         autonomous = agent_id in self._autonomous
@@ -311,14 +318,19 @@ class HandoffBuilder(OrchestrationBuilder):
         return {m.id: m for m in self._members}
 
 
-def bridge_id(step_id: str) -> str:
+def call_id(step_id: str) -> str:
+    """The id of the node a handoff to an executor participant is delivered to."""
+    return f"{step_id}_call"
+
+
+def return_id(step_id: str) -> str:
     """The id of the node that takes an executor participant's conversation back to its caller."""
     return f"{step_id}_return"
 
 
 def node_id(participant_id: str, steps: Mapping[str, Executor]) -> str:
-    """Where a handoff to `participant_id` is delivered: the agent, or an executor's bridge."""
-    return bridge_id(participant_id) if participant_id in steps else participant_id
+    """Where a handoff to `participant_id` is delivered: the agent, or an executor's call node."""
+    return call_id(participant_id) if participant_id in steps else participant_id
 
 
 def _agent_of(member: Member) -> Agent:

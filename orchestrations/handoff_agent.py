@@ -39,7 +39,13 @@ from orchestrations.handoff_types import (
     UserRequestReason,
 )
 
-__all__ = ["HandoffAgentExecutor", "HandoffOutput", "HandoffSettings", "HandoffStepBridge"]
+__all__ = [
+    "HandoffAgentExecutor",
+    "HandoffOutput",
+    "HandoffSettings",
+    "HandoffStepCall",
+    "HandoffStepReturn",
+]
 
 _Context: TypeAlias = WorkflowContext[HandoffMessage | HandoffEnd, Any]
 _NO_ARGUMENTS: dict[str, Any] = {"type": "object", "properties": {}}
@@ -52,7 +58,7 @@ class HandoffSettings:
     routes: Mapping[str, tuple[str, str]]
     """Handoff tool name -> (target participant, description the model reads)."""
     nodes: Mapping[str, str]
-    """Target participant -> the node a handoff to it is delivered to (an executor's bridge)."""
+    """Target participant -> the node a handoff to it is delivered to (an executor's call node)."""
     start_id: str
     output_id: str
     return_to_previous: bool = True
@@ -262,11 +268,32 @@ class HandoffOutput(Executor):
             await ctx.yield_output(list(end.conversation))
 
 
-class HandoffStepBridge(Executor):
-    """Lets an executor participant do a step of a handoff conversation for the agent that called it.
+class HandoffStepCall(Executor):
+    """Hands the conversation to an executor participant, and tells its return node who called.
 
-    It passes the conversation to the executor, remembers (in the run state) who handed off and the
-    turn counts, and hands the executor's conversation back to that agent with a `handoff_sent` event.
+    Two nodes, not one, so the graph has no loop between the bridge and the executor: a handoff
+    through an executor is bounded by the calling agent's turn limit alone (see `engine.analysis`).
+    """
+
+    def __init__(self, id: str, step_id: str, return_id: str) -> None:  # noqa: A002
+        super().__init__(id)
+        self._step_id = step_id
+        self._return_id = return_id
+
+    @handler
+    async def on_handoff(
+        self, baton: HandoffMessage, ctx: WorkflowContext[list[ChatMessage] | HandoffMessage]
+    ) -> None:
+        """Give the conversation to the executor; send the baton (who called) to the return node."""
+        await ctx.send_message(list(baton.conversation), target_id=self._step_id)
+        await ctx.send_message(baton, target_id=self._return_id)
+
+
+class HandoffStepReturn(Executor):
+    """Hands an executor participant's conversation back to the agent that called it.
+
+    The baton from `HandoffStepCall` arrives while the executor works; it is kept in the run state
+    until the executor's conversation comes, which goes back with a `handoff_sent` event.
     """
 
     def __init__(self, id: str, step_id: str) -> None:  # noqa: A002
@@ -274,18 +301,13 @@ class HandoffStepBridge(Executor):
         self._step_id = step_id
 
     @handler
-    async def on_handoff(
-        self, baton: HandoffMessage, ctx: WorkflowContext[list[ChatMessage] | HandoffMessage]
-    ) -> None:
-        """Give the conversation to the executor, remembering who to return it to."""
+    async def on_handoff(self, baton: HandoffMessage, ctx: WorkflowContext[HandoffMessage]) -> None:
+        """Remember who handed off to the executor, and the turn counts so far."""
         ctx.set_state((baton.source, dict(baton.turns)))
-        await ctx.send_message(list(baton.conversation), target_id=self._step_id)
 
     @handler
     async def on_conversation(
-        self,
-        conversation: list[ChatMessage],
-        ctx: WorkflowContext[list[ChatMessage] | HandoffMessage],
+        self, conversation: list[ChatMessage], ctx: WorkflowContext[HandoffMessage]
     ) -> None:
         """Hand the executor's conversation back to the agent that called it."""
         caller, turns = ctx.get_state()

@@ -214,7 +214,9 @@ async def pong(n: int) -> int:
 
 def ping_pong(max_supersteps: int = 1000) -> WorkflowBuilder:
     return (
-        WorkflowBuilder(start_executor=ping, max_supersteps=max_supersteps)
+        WorkflowBuilder(
+            start_executor=ping, max_supersteps=max_supersteps, allow_trapped_cycles=True
+        )
         .add_edge(ping, pong)
         .add_edge(pong, ping)
     )

@@ -651,10 +651,10 @@ def test_switch_case_without_default_is_reported() -> None:
     assert issue.check == "switch_default"
     assert issue.executor_ids == ("a",)
     assert issue.message == (
-        "the switch-case group from `a` has 0 `Default` branches; it needs exactly one so every "
-        "message has somewhere to go."
+        "the switch-case group from `a` has no `Default`, and a message no case matches would "
+        "have nowhere to go."
     )
-    assert issue.hint == "end the case list with exactly one `Default(target)`."
+    assert issue.hint == "end the case list with `Default(target)`."
 
 
 def test_switch_case_with_two_defaults_is_reported() -> None:
@@ -767,7 +767,7 @@ def test_self_loop_builds_with_a_warning() -> None:
 
     assert len(record) == 1
     assert [(w.check, w.executor_ids) for w in workflow.warnings] == [("self_loop", ("a",))]
-    assert "`max_supersteps`" in workflow.warnings[0].hint
+    assert "`max_traversals=`" in workflow.warnings[0].hint
 
 
 def test_executor_that_neither_sends_nor_yields_builds_with_a_warning() -> None:
@@ -926,7 +926,9 @@ def test_switch_case_rejects_items_that_are_not_case_or_default() -> None:
 def test_switch_case_rejects_a_non_callable_predicate() -> None:
     builder = WorkflowBuilder()
 
-    with pytest.raises(TypeError, match="Case predicate must be callable, got 'big'"):
+    with pytest.raises(
+        TypeError, match="a Case takes a predicate .a function of the message. or a type, got 'big'"
+    ):
         builder.add_switch_case_edge_group(
             IntRelay("a"),
             [Case("big", IntSink("b")), Default(IntSink("c"))],  # type: ignore[arg-type]

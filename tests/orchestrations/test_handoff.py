@@ -455,8 +455,9 @@ async def test_an_executor_participant_does_a_step_and_returns_the_conversation_
     assert workflow.start_executor_id == "triage"
     graph_edges = {(u, v, d["label"]) for u, v, d in workflow.to_networkx().edges(data=True)}
     assert {
-        ("triage", "lookup_return", "handoff_to_lookup: Look up an order's status."),
-        ("lookup_return", "lookup", ""),
+        ("triage", "lookup_call", "handoff_to_lookup: Look up an order's status."),
+        ("lookup_call", "lookup", ""),
+        ("lookup_call", "lookup_return", ""),
         ("lookup", "lookup_return", ""),
         ("lookup_return", "triage", "back to triage"),
     } <= graph_edges

@@ -1,0 +1,117 @@
+"""Switch-case coverage: which cases can never be taken, and which sent types no case covers.
+
+A case is unreachable when an earlier case is always true (a predicate whose code returns a constant
+true value, or type cases that together cover every type the source sends), when its predicate's code
+returns a constant false value, or when it names a type the source never sends or an earlier case
+already takes. A type-based switch without a `Default` must cover every member of what its source
+sends; the members it misses are reported.
+"""
+
+from __future__ import annotations
+
+import dis
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from engine.edges import SwitchCaseEdgeGroup, TypeCondition, callable_name
+from engine.executor import Executor
+from engine.typecheck import flatten, is_any, is_compatible, type_name
+
+__all__ = ["SwitchCoverage", "constant_verdict", "switch_coverage"]
+
+_PROLOGUE = frozenset({"RESUME", "NOP", "CACHE", "RETURN_GENERATOR", "POP_TOP", "COPY_FREE_VARS"})
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchCoverage:
+    """What one switch-case group can and cannot do."""
+
+    source: str
+    group_index: int
+    unreachable: tuple[tuple[str, str], ...]
+    """``(branch, why)`` for each case (``case 2: name``) or default that can never be taken."""
+    uncovered: tuple[str, ...]
+    """Names of the sent types no case covers (only for a type switch without a `Default`)."""
+    has_default: bool
+    exhaustive: bool
+    """Whether type cases alone cover every type the source sends (a `Default` is then optional)."""
+
+
+def constant_verdict(predicate: Callable[..., Any]) -> bool | None:
+    """The truth of what `predicate` always returns, when its code is just ``return <constant>``."""
+    code = getattr(predicate, "__code__", None)
+    if code is None:
+        return None
+    body = [i for i in dis.get_instructions(code) if i.opname not in _PROLOGUE]
+    if len(body) == 1 and body[0].opname == "RETURN_CONST":
+        return bool(body[0].argval)
+    if len(body) == 2 and body[0].opname == "LOAD_CONST" and body[1].opname == "RETURN_VALUE":
+        return bool(body[0].argval)
+    return None
+
+
+def switch_coverage(
+    index: int, group: SwitchCaseEdgeGroup, executors: Mapping[str, Executor]
+) -> SwitchCoverage:
+    """Walk the cases in order, tracking which sent types are already taken."""
+    sent = [t for declared in executors[group.source].output_types for t in flatten(declared)]
+    known = bool(sent) and not any(is_any(t) for t in sent)
+    remaining = list(sent) if known else []
+    unreachable: list[tuple[str, str]] = []
+    always: str | None = None
+    typed_only = True
+    for number, (predicate, _) in enumerate(group.cases, 1):
+        branch = f"case {number}: {callable_name(predicate)}"
+        if always is not None:
+            unreachable.append((branch, always))
+            continue
+        if not isinstance(predicate, TypeCondition):
+            typed_only = False
+            verdict = constant_verdict(predicate)
+            if verdict is True:
+                always = f"case {number} before it is always true"
+            elif verdict is False:
+                unreachable.append((branch, "its predicate always returns a false value"))
+            continue
+        if not known:
+            continue
+        why = _type_case_gap(predicate.message_type, sent, remaining, group.source)
+        if why is not None:
+            unreachable.append((branch, why))
+            continue
+        remaining = [t for t in remaining if not _covers(predicate.message_type, t)]
+        if not remaining:
+            taken = "case 1" if number == 1 else f"cases 1-{number}"
+            always = f"{taken} already take every type `{group.source}` sends"
+    if always is not None:
+        unreachable.extend(("default", always) for _ in group.defaults)
+    exhaustive = known and typed_only and not remaining
+    uncovered: tuple[str, ...] = ()
+    if known and typed_only and not group.defaults:
+        uncovered = tuple(type_name(t) for t in remaining)
+    return SwitchCoverage(
+        group.source, index, tuple(unreachable), uncovered, bool(group.defaults), exhaustive
+    )
+
+
+def _type_case_gap(
+    case_type: object, sent: list[object], remaining: list[object], source: str
+) -> str | None:
+    """Why a type case can never match, or `None` when some message could reach it."""
+    if not any(_overlaps(case_type, t) for t in sent):
+        sends = " | ".join(type_name(t) for t in sent)
+        return f"`{source}` sends `{sends}`, never a `{type_name(case_type)}`"
+    if not any(_overlaps(case_type, t) for t in remaining):
+        return f"earlier cases take every `{type_name(case_type)}` that `{source}` sends"
+    return None
+
+
+def _covers(case_type: object, sent_type: object) -> bool:
+    """Whether every message declared as `sent_type` matches the case."""
+    return is_any(case_type) or is_compatible(sent_type, case_type)
+
+
+def _overlaps(case_type: object, sent_type: object) -> bool:
+    """Whether some message declared as `sent_type` could match the case (a subclass counts)."""
+    return _covers(case_type, sent_type) or is_compatible(case_type, sent_type)
