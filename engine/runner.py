@@ -98,15 +98,21 @@ class Runner:
         """Told about every superstep boundary when the run is durable."""
 
     async def run_until_idle(self) -> None:
-        """Run supersteps until nothing is pending; raise a `RunError` when the run fails."""
+        """Run supersteps until nothing is pending; raise a `RunError` when the run fails.
+
+        The budget is per input: each call (the start, each answer, a resume) may take up to
+        `max_supersteps`, so a long conversation never runs out, while one input that loops does.
+        """
         state = self._state
+        limit = state.superstep + self._max_supersteps
         while state.pending:
-            if state.superstep >= self._max_supersteps:
+            if state.superstep >= limit:
                 waiting = sorted({d.target_id for d in state.pending})
                 raise ConvergenceError(
-                    f"the run did not finish within {self._max_supersteps} supersteps; messages are "
-                    f"still waiting for {', '.join(f'`{t}`' for t in waiting)}. Raise "
-                    "`max_supersteps` if the work is legitimately longer, or bound the loop.",
+                    f"the run did not finish within {self._max_supersteps} supersteps (the budget "
+                    "of one input); messages are still waiting for "
+                    f"{', '.join(f'`{t}`' for t in waiting)}. Raise `max_supersteps` if the work "
+                    "is legitimately longer, or bound the loop.",
                     run_id=state.run_id,
                     superstep=state.superstep,
                 )

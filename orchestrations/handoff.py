@@ -89,6 +89,7 @@ class HandoffBuilder(OrchestrationBuilder):
         self._return_to_previous = True
         self._autonomous: frozenset[str] = frozenset()
         self._turn_limits: dict[str, int] = {}
+        self._default_turn_limit: int | None = None
         self._prompts: dict[str, str] = {}
         self._termination: TerminationCondition | None = None
 
@@ -192,23 +193,47 @@ class HandoffBuilder(OrchestrationBuilder):
             chosen = resolve_ids(agents, self._members, f"{where} agents", agents_only=True)
             if not chosen:
                 raise ValueError(f"{where}: agents=[] names no agent; pass None for all agents.")
-        limits = dict(turn_limits or {})
-        resolve_ids(list(limits), self._members, f"{where} turn_limits", agents_only=True)
-        for agent_id, limit in limits.items():
-            if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-                raise ValueError(
-                    f"{where}: the turn limit of `{agent_id}` must be a positive integer, got "
-                    f"{limit!r}."
-                )
+        limits = self._checked_limits(turn_limits or {}, where)
         texts = dict(prompts or {})
         resolve_ids(list(texts), self._members, f"{where} prompts", agents_only=True)
         for agent_id, text in texts.items():
             if not isinstance(text, str) or not text.strip():
                 raise ValueError(f"{where}: the prompt of `{agent_id}` must be non-empty text.")
         self._autonomous = frozenset(chosen)
-        self._turn_limits = limits
+        self._turn_limits.update(limits)
         self._prompts = texts
         return self
+
+    def with_turn_limits(
+        self, turn_limits: Mapping[str, int] | None = None, *, default: int | None = None
+    ) -> Self:
+        """Bound how many turns each agent takes per user input, in interactive mode too.
+
+        `turn_limits` names agents; `default` applies to every agent it does not name. An agent that
+        reaches its limit asks the user (interactive) or ends the conversation (autonomous). With a
+        limit on every agent the mesh is bounded: `engine.analysis.analyze` proves it, and one user
+        input takes at most the reported number of supersteps. Calls add to the limits set so far
+        (here and in `with_autonomous_mode`).
+        """
+        where = "with_turn_limits()"
+        limits = self._checked_limits(turn_limits or {}, where)
+        if default is not None:
+            self._default_turn_limit = self._checked_limits({"": default}, where, named=False)[""]
+        self._turn_limits.update(limits)
+        return self
+
+    def _checked_limits(
+        self, limits: Mapping[str, int], where: str, *, named: bool = True
+    ) -> dict[str, int]:
+        """`limits` as a dict, once every agent id and every limit is known to be valid."""
+        checked = dict(limits)
+        if named:
+            resolve_ids(list(checked), self._members, f"{where} turn_limits", agents_only=True)
+        for agent_id, limit in checked.items():
+            if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+                whose = f"turn limit of `{agent_id}`" if named else "default turn limit"
+                raise ValueError(f"{where}: the {whose} must be a positive integer, got {limit!r}.")
+        return checked
 
     def with_termination_condition(self, condition: TerminationCondition) -> Self:
         """End the conversation as soon as `condition(conversation)` is true (sync or async).
@@ -291,7 +316,7 @@ class HandoffBuilder(OrchestrationBuilder):
 
     def _node(self, agent_id: str) -> HandoffAgentExecutor:
         autonomous = agent_id in self._autonomous
-        limit = self._turn_limits.get(agent_id)
+        limit = self._turn_limits.get(agent_id, self._default_turn_limit)
         if limit is None and autonomous:
             limit = DEFAULT_AUTONOMOUS_TURN_LIMIT
         routes = self.routes_of(agent_id)
