@@ -36,6 +36,7 @@ from cli.session import Answerer, View, drive, first_segment, paused_notice, pro
 from cli.stores import open_store, redact
 from cli.target import Target, build_target, load_target
 from engine import RequestInfoEvent, ResponseError, Workflow, WorkflowValidationError
+from engine.analysis import analyze
 from executors import ChatClient, OpenAIChatClient
 
 __all__ = ["app", "main"]
@@ -297,7 +298,7 @@ def check(
     ctx: typer.Context,
     target: TargetArgument,
 ) -> None:
-    """Validate a workflow and print the report; exit 1 when it is invalid."""
+    """Validate a workflow and print the report and its termination analysis; exit 1 if invalid."""
     with reporting(debug=settings_of(ctx).debug):
         try:
             loaded = load_target(target, show_warnings=False)
@@ -324,6 +325,14 @@ def check(
                 f"  warning {number}. [{issue.check}] {issue.message}", fg=typer.colors.YELLOW
             )
             typer.echo(f"     fix: {issue.hint}")
+        report = analyze(workflow)
+        typer.echo("Termination:")
+        for line in str(report).splitlines()[1:]:  # the first line repeats the summary above
+            bounded = line.startswith("Bounded:")
+            colour = typer.colors.GREEN if bounded else None
+            if line.startswith("Not bounded:") or "is unreachable" in line:
+                colour = typer.colors.YELLOW
+            typer.secho(f"  {line}", fg=colour)
 
 
 def _count(n: int, noun: str) -> str:

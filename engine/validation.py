@@ -213,6 +213,13 @@ def _switches(
             if coverage.uncovered:
                 missing = ", ".join(f"`{t}`" for t in coverage.uncovered)
                 why = f"no case covers {missing} of what `{source}` sends, so such a message "
+                if coverage.bounded_only:
+                    spent = ", ".join(f"`{t}`" for t in coverage.bounded_only)
+                    why = (
+                        f"no case always takes {missing} of what `{source}` sends ({spent} only "
+                        "by a case with `max_traversals`, which takes nothing once spent), so "
+                        "such a message "
+                    )
             else:
                 why = "a message no case matches "
             errors.append(

@@ -76,6 +76,10 @@ _DESKS: dict[str, Role] = {
 }
 
 
+DESK_TURN_LIMIT = 4
+"""Turns an agent of the desk takes per customer message before it asks the customer."""
+
+
 def build_support_desk(client: ChatClient | None = None) -> Workflow:
     """The support-desk handoff workflow (interactive: it asks the customer).
 
@@ -90,6 +94,7 @@ def build_support_desk(client: ChatClient | None = None) -> Workflow:
         .add_handoff(returns, [triage, orders])
         .add_handoff(orders, [triage, returns])
         .add_handoff(returns, [fraud], description="Suspected return fraud or abuse.")
+        .with_turn_limits(default=DESK_TURN_LIMIT)  # bounded: `baton check` proves it
     )
     with warnings.catch_warnings():  # fraud is terminal by design; the build says so
         warnings.simplefilter("ignore", BatonWarning)

@@ -26,7 +26,7 @@ class DeadEnd:
         if self.yield_types:
             parts.append(f"yields {' | '.join(self.yield_types)}")
         if self.send_types:
-            parts.append(f"sends {' | '.join(self.send_types)} with no edge to take it")
+            parts.append(f"declares it sends {' | '.join(self.send_types)}, which no edge takes")
         return f"`{self.executor_id}`" + (f" ({'; '.join(parts)})" if parts else "")
 
 
@@ -125,7 +125,8 @@ class TerminationReport:
     def _bound_line(self) -> str:
         budget = f"(budget {self.max_supersteps})"
         if self.superstep_bound is not None:
-            return f"Bounded: one input takes at most {self.superstep_bound} supersteps {budget}."
+            steps = f"{self.superstep_bound} superstep{'' if self.superstep_bound == 1 else 's'}"
+            return f"Bounded: one input takes at most {steps} {budget}."
         numbers = [str(n) for n, c in enumerate(self.cycles, 1) if not c.is_bounded]
         which = (
             f"cycle {numbers[0]} is" if len(numbers) == 1 else f"cycles {', '.join(numbers)} are"

@@ -32,10 +32,13 @@ class SwitchCoverage:
     unreachable: tuple[tuple[str, str], ...]
     """``(branch, why)`` for each case (``case 2: name``) or default that can never be taken."""
     uncovered: tuple[str, ...]
-    """Names of the sent types no case covers (only for a type switch without a `Default`)."""
+    """Names of the sent types no case covers (only for a type switch without a `Default`); a case
+    with `max_traversals` does not cover, since once spent it takes nothing."""
     has_default: bool
     exhaustive: bool
     """Whether type cases alone cover every type the source sends (a `Default` is then optional)."""
+    bounded_only: tuple[str, ...] = ()
+    """The uncovered types that only a case with `max_traversals` takes."""
 
 
 def constant_verdict(predicate: Callable[..., Any]) -> bool | None:
@@ -61,15 +64,18 @@ def switch_coverage(
     unreachable: list[tuple[str, str]] = []
     always: str | None = None
     typed_only = True
+    bounded_types: list[object] = []
+    """Types taken by bounded cases: once spent, such a case no longer takes them."""
     for number, (predicate, _) in enumerate(group.cases, 1):
         branch = f"case {number}: {callable_name(predicate)}"
+        bounded = bool(group.bounds) and group.bounds[number - 1] is not None
         if always is not None:
             unreachable.append((branch, always))
             continue
         if not isinstance(predicate, TypeCondition):
             typed_only = False
             verdict = constant_verdict(predicate)
-            if verdict is True:
+            if verdict is True and not bounded:
                 always = f"case {number} before it is always true"
             elif verdict is False:
                 unreachable.append((branch, "its predicate always returns a false value"))
@@ -80,6 +86,9 @@ def switch_coverage(
         if why is not None:
             unreachable.append((branch, why))
             continue
+        if bounded:
+            bounded_types.append(predicate.message_type)
+            continue
         remaining = [t for t in remaining if not _covers(predicate.message_type, t)]
         if not remaining:
             taken = "case 1" if number == 1 else f"cases 1-{number}"
@@ -88,10 +97,12 @@ def switch_coverage(
         unreachable.extend(("default", always) for _ in group.defaults)
     exhaustive = known and typed_only and not remaining
     uncovered: tuple[str, ...] = ()
+    spent: tuple[str, ...] = ()
     if known and typed_only and not group.defaults:
         uncovered = tuple(type_name(t) for t in remaining)
+        spent = tuple(type_name(t) for t in remaining if any(_covers(b, t) for b in bounded_types))
     return SwitchCoverage(
-        group.source, index, tuple(unreachable), uncovered, bool(group.defaults), exhaustive
+        group.source, index, tuple(unreachable), uncovered, bool(group.defaults), exhaustive, spent
     )
 
 

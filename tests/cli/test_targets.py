@@ -344,6 +344,26 @@ def test_run_prints_a_builders_warnings_as_one_line_each_on_stderr(tmp_path: Pat
     assert "output from again: 2" in result.stdout
 
 
+def test_check_prints_the_termination_analysis_of_a_bounded_handoff_desk() -> None:
+    result = invoke("check", "cli.demos.support_desk:build_support_desk")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "Termination:" in lines
+    assert "    1. bounded: `triage`, `returns`, `orders`" in lines
+    assert "       turn limits: `triage` 4, `returns` 4, `orders` 4" in lines
+    assert lines[-1] == "  Bounded: one input takes at most 15 supersteps (budget 1000)."
+
+
+def test_check_names_the_unbounded_loop_of_a_workflow(tmp_path: Path) -> None:
+    target = f"{write(tmp_path / 'cli_warned_app.py', WARNED_APP)}:builder"
+    result = invoke("check", target)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "    1. exit-possible: `again`" in lines
+    assert "       unbounded loop: `again` -> `again` passes no turn limit or loop bound" in lines
+    assert lines[-1].startswith("  Not bounded: cycle 1 is not bounded")
+
+
 def test_check_of_a_factory_shows_each_warning_once() -> None:
     result = invoke("check", "tests.cli.apps:build_slow")
     assert result.exit_code == 0, result.output
