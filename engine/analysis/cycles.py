@@ -10,7 +10,10 @@ The superstep bound rests on one fact: a run's supersteps form causal chains (a 
 k+1 was sent by a handler in superstep k), and each chain is a walk through the graph. Inside a bounded
 cycle, take away the bounded edges and every edge out of a bounded executor: what is left is acyclic,
 with a longest path of P executors, so a walk is at most B + 1 stretches of at most P executors, where
-B is the sum of the bounds. Across the acyclic graph of components the bound is the heaviest path.
+B is the sum of the bounds. An answer to a request starts a chain inside the cycle, and what the
+response handler sends first is not a counted turn (a handoff agent forwarding the user's reply), so
+a cycle with an executor that asks for input gets one stretch more. Across the acyclic graph of
+components the bound is the heaviest path.
 """
 
 from __future__ import annotations
@@ -133,7 +136,7 @@ def _classify(
     exits = list(_exits(graph, executors, members, inside))
     if nx.is_directed_acyclic_graph(free):
         longest = nx.dag_longest_path_length(free) + 1
-        total = sum(b.limit for b in bounds)
+        total = sum(b.limit for b in bounds) + any(e.kind == "request" for e in exits)
         loop = _shortest_loop(graph.subgraph(members), members[0])
         return Cycle(
             tuple(members),

@@ -351,7 +351,7 @@ def test_check_prints_the_termination_analysis_of_a_bounded_handoff_desk() -> No
     assert "Termination:" in lines
     assert "    1. bounded: `triage`, `returns`, `orders`" in lines
     assert "       turn limits: `triage` 4, `returns` 4, `orders` 4" in lines
-    assert lines[-1] == "  Bounded: one input takes at most 15 supersteps (budget 1000)."
+    assert lines[-1] == "  Bounded: one input takes at most 16 supersteps (budget 1000)."
 
 
 def test_check_names_the_unbounded_loop_of_a_workflow(tmp_path: Path) -> None:
