@@ -215,6 +215,7 @@ class _Planner:
     ) -> tuple[str | None, str | None]:
         """The branch a message takes, and the traversal key when that branch is a bounded case."""
         bounds = group.bounds
+        spent = False
         for number, (predicate, target) in enumerate(group.cases):
             if await self.ask(predicate, message, group.source, target):
                 bound = bounds[number] if bounds else None
@@ -223,6 +224,14 @@ class _Planner:
                 key = f"{index}:{number}"
                 if not self.is_spent(key, bound, group.source, target, message):
                     return target, key
+                spent = True
+        if group.default is None and not spent:  # a type switch without a Default, out of its types
+            reason = (
+                f"no case of the switch-case group from `{group.source}` matches "
+                f"`{type_name(type(message))}`, and it has no `Default`; add a case for it or a "
+                "`Default`."
+            )
+            self.drop(group.source, message, reason)
         return group.default, None
 
     def is_spent(self, key: str, bound: int, source: str, target: str, message: Any) -> bool:

@@ -51,6 +51,8 @@ def flatten(tp: object) -> tuple[object, ...]:
 
 def type_name(tp: object) -> str:
     """A readable name for an annotation, for error messages and exports: ``list[Order] | None``."""
+    if tp is type(None):
+        return "None"
     if isinstance(tp, type) and not get_args(tp):
         return tp.__name__
     if tp is Any:

@@ -12,11 +12,11 @@ from __future__ import annotations
 import dis
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args, get_origin
 
 from engine.edges import SwitchCaseEdgeGroup, TypeCondition, callable_name
 from engine.executor import Executor
-from engine.typecheck import flatten, is_any, is_compatible, type_name
+from engine.typecheck import flatten, is_any, is_compatible, matches, type_name
 
 __all__ = ["SwitchCoverage", "constant_verdict", "switch_coverage"]
 
@@ -58,7 +58,7 @@ def switch_coverage(
     index: int, group: SwitchCaseEdgeGroup, executors: Mapping[str, Executor]
 ) -> SwitchCoverage:
     """Walk the cases in order, tracking which sent types are already taken."""
-    sent = [t for declared in executors[group.source].output_types for t in flatten(declared)]
+    sent = [t for declared in executors[group.source].output_types for t in _members(declared)]
     known = bool(sent) and not any(is_any(t) for t in sent)
     remaining = list(sent) if known else []
     unreachable: list[tuple[str, str]] = []
@@ -80,6 +80,9 @@ def switch_coverage(
             elif verdict is False:
                 unreachable.append((branch, "its predicate always returns a false value"))
             continue
+        if is_any(predicate.message_type) and not bounded:
+            remaining, always = [], f"case {number} (`Any`) before it takes every message"
+            continue
         if not known:
             continue
         why = _type_case_gap(predicate.message_type, sent, remaining, group.source)
@@ -91,11 +94,11 @@ def switch_coverage(
             continue
         remaining = [t for t in remaining if not _covers(predicate.message_type, t)]
         if not remaining:
-            taken = "case 1" if number == 1 else f"cases 1-{number}"
-            always = f"{taken} already take every type `{group.source}` sends"
+            taken = "case 1 already takes" if number == 1 else f"cases 1-{number} already take"
+            always = f"{taken} every type `{group.source}` sends"
     if always is not None:
         unreachable.extend(("default", always) for _ in group.defaults)
-    exhaustive = known and typed_only and not remaining
+    exhaustive = typed_only and not remaining and (known or always is not None)
     uncovered: tuple[str, ...] = ()
     spent: tuple[str, ...] = ()
     if known and typed_only and not group.defaults:
@@ -119,8 +122,43 @@ def _type_case_gap(
 
 
 def _covers(case_type: object, sent_type: object) -> bool:
-    """Whether every message declared as `sent_type` matches the case."""
-    return is_any(case_type) or is_compatible(sent_type, case_type)
+    """Whether every message declared as `sent_type` matches the case (a proof, not a guess)."""
+    if is_any(case_type):
+        return True
+    if any(_covers(member, sent_type) for member in flatten(case_type)[1:]):
+        return True  # a union case covers what one of its members covers
+    case_type = flatten(case_type)[0]
+    if get_origin(sent_type) is Literal:
+        return all(matches(value, case_type) for value in get_args(sent_type))
+    if get_origin(case_type) is Literal or is_any(sent_type):
+        return False
+    sent_class, case_class = _class_of(sent_type), _class_of(case_type)
+    if sent_class is None or case_class is None or not issubclass(sent_class, case_class):
+        return False
+    case_args, sent_args = get_args(case_type), get_args(sent_type)
+    if not case_args:
+        return True  # a bare class takes every parameterization
+    if len(case_args) != len(sent_args):
+        return False  # a bare `list` sent, or tuples of other shapes: some value may not match
+    return all(_covers(c, s) for c, s in zip(case_args, sent_args, strict=True))
+
+
+def _class_of(tp: object) -> type | None:
+    origin = get_origin(tp)
+    if isinstance(origin, type):
+        return origin
+    return tp if isinstance(tp, type) else None
+
+
+def _members(declared: object) -> list[object]:
+    """The members of a declared type, with a `Literal` of several values split into one each."""
+    members: list[object] = []
+    for member in flatten(declared):
+        if get_origin(member) is Literal and len(get_args(member)) > 1:
+            members.extend(Literal[value] for value in get_args(member))
+        else:
+            members.append(member)
+    return members
 
 
 def _overlaps(case_type: object, sent_type: object) -> bool:

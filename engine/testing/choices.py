@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from engine.edges import Condition, EdgeGroup, SwitchCaseEdgeGroup, callable_name
+from engine.edges import Condition, EdgeGroup, SwitchCaseEdgeGroup, TypeCondition, callable_name
 from engine.workflow import Workflow
 
 __all__ = ["Choice", "Choices", "with_choices"]
@@ -64,7 +64,11 @@ class Choices:
         self._route = []
 
     def replay(self, script: Sequence[int], *, depth: int = 0) -> None:
-        """Load a new script; past it, the first `depth` branch points choose their first option."""
+        """Load a new script; past its end, option 0 is taken until `depth` decisions in all.
+
+        `depth` counts from the run's first decision, the script's included: ``replay([2], depth=3)``
+        takes 2, then 0 twice, then behaves naturally (the route explorer's depth limit).
+        """
         replayed = Choices(script)
         self._script, self._depth = replayed.script, depth
         self.restart()
@@ -102,17 +106,17 @@ class _ChosenSwitch:
     """The predicates of one switch group, made to follow a `Choices` script.
 
     Routing asks a switch's case predicates in order, one message at a time, so the first predicate
-    draws the decision for the message and the others answer from it.
+    draws the decision for the message and the others answer from it. A type case is an option only
+    for messages of its type: a script can force any route the messages could take, never one they
+    could not.
     """
 
     def __init__(self, group: SwitchCaseEdgeGroup, choices: Choices) -> None:
         self._group = group
         self._choices = choices
-        self._options = (
-            *(f"case {n}: {callable_name(p)}" for n, (p, _) in enumerate(group.cases, 1)),
-            *(["default"] if group.defaults else []),
-        )
+        self._labels = [f"case {n}: {callable_name(p)}" for n, (p, _) in enumerate(group.cases, 1)]
         self._decision: int | None = None
+        """The case number chosen for the message being routed (`len(cases)`: the default)."""
 
     def predicates(self) -> tuple[tuple[Condition, str], ...]:
         return tuple(
@@ -120,11 +124,25 @@ class _ChosenSwitch:
             for number, (predicate, target) in enumerate(self._group.cases)
         )
 
+    def _decide(self, message: Any) -> int | None:
+        cases = self._group.cases
+        eligible = [
+            number
+            for number, (predicate, _) in enumerate(cases)
+            if not isinstance(predicate, TypeCondition) or predicate(message)
+        ]
+        if self._group.defaults:
+            eligible.append(len(cases))
+        if not eligible:
+            return None
+        options = [self._labels[n] if n < len(cases) else "default" for n in eligible]
+        chosen = self._choices.choose(f"switch `{self._group.source}`", options)
+        return None if chosen is None else eligible[chosen]
+
     def _predicate(self, number: int, predicate: Condition) -> Condition:
         async def chosen(message: Any) -> bool:
             if number == 0:
-                point = f"switch `{self._group.source}`"
-                self._decision = self._choices.choose(point, self._options)
+                self._decision = self._decide(message)
             if self._decision is None:
                 verdict = predicate(message)
                 return bool(await verdict if inspect.isawaitable(verdict) else verdict)
@@ -137,8 +155,10 @@ class _ChosenSwitch:
 def with_choices(workflow: Workflow, choices: Choices) -> Workflow:
     """A copy of `workflow` whose switch-case groups take the branch `choices` picks.
 
-    Only switches change: conditional edges and fan-out selections keep deciding from the message.
-    The copy shares the executors, so it is for tests, and for non-durable runs.
+    Only this graph's switches change: conditional edges and fan-out selections keep deciding from
+    the message, and switches inside a sub-workflow (`WorkflowExecutor`) keep their predicates. A
+    bounded case that is spent still falls through when chosen. The copy shares the executors, so it
+    is for tests, and for non-durable runs.
     """
     groups: list[EdgeGroup] = []
     for group in workflow.edge_groups:

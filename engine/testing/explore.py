@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from engine.analysis import analyze
 from engine.errors import ConvergenceError, RunError
 from engine.testing.choices import Choice, Choices
 from engine.testing.termination import Responder, bound_for, run_blocking, trace
@@ -83,10 +84,10 @@ def explore_routes(
     """
     if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
         raise ValueError(f"depth must be a non-negative number of decisions, got {depth!r}")
-    try:
-        bound = bound_for(workflow, within)
-    except ValueError:
-        bound = workflow.max_supersteps
+    if within is not None:
+        bound = bound_for(workflow, within)  # checks it
+    else:
+        bound = analyze(workflow).superstep_bound or workflow.max_supersteps
     chooser = choices if choices is not None else Choices()
     return run_blocking(
         _search(workflow, message, bound, depth, chooser, responder, max_responses, max_routes)
