@@ -32,11 +32,12 @@ class SwitchCoverage:
     unreachable: tuple[tuple[str, str], ...]
     """``(branch, why)`` for each case (``case 2: name``) or default that can never be taken."""
     uncovered: tuple[str, ...]
-    """Names of the sent types no case covers (only for a type switch without a `Default`); a case
-    with `max_traversals` does not cover, since once spent it takes nothing."""
+    """Names of the sent types no type case covers (for a switch with type cases and no `Default`);
+    a case with `max_traversals` does not cover, since once spent it takes nothing."""
     has_default: bool
     exhaustive: bool
-    """Whether type cases alone cover every type the source sends (a `Default` is then optional)."""
+    """Whether every message takes some case: unbounded type cases cover every type the source sends,
+    or a case is always true (a `Default` is then optional, and unreachable)."""
     bounded_only: tuple[str, ...] = ()
     """The uncovered types that only a case with `max_traversals` takes."""
 
@@ -63,7 +64,7 @@ def switch_coverage(
     remaining = list(sent) if known else []
     unreachable: list[tuple[str, str]] = []
     always: str | None = None
-    typed_only = True
+    typed_any = False
     bounded_types: list[object] = []
     """Types taken by bounded cases: once spent, such a case no longer takes them."""
     for number, (predicate, _) in enumerate(group.cases, 1):
@@ -73,13 +74,13 @@ def switch_coverage(
             unreachable.append((branch, always))
             continue
         if not isinstance(predicate, TypeCondition):
-            typed_only = False
             verdict = constant_verdict(predicate)
             if verdict is True and not bounded:
                 always = f"case {number} before it is always true"
             elif verdict is False:
                 unreachable.append((branch, "its predicate always returns a false value"))
             continue
+        typed_any = True
         if is_any(predicate.message_type) and not bounded:
             remaining, always = [], f"case {number} (`Any`) before it takes every message"
             continue
@@ -98,10 +99,10 @@ def switch_coverage(
             always = f"{taken} every type `{group.source}` sends"
     if always is not None:
         unreachable.extend(("default", always) for _ in group.defaults)
-    exhaustive = typed_only and not remaining and (known or always is not None)
+    exhaustive = always is not None or (known and typed_any and not remaining)
     uncovered: tuple[str, ...] = ()
     spent: tuple[str, ...] = ()
-    if known and typed_only and not group.defaults:
+    if known and typed_any and not group.defaults and always is None:
         uncovered = tuple(type_name(t) for t in remaining)
         spent = tuple(type_name(t) for t in remaining if any(_covers(b, t) for b in bounded_types))
     return SwitchCoverage(

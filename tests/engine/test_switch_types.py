@@ -255,17 +255,46 @@ def test_a_missing_none_is_named_as_none() -> None:
     assert "no case covers `None` of what `s` sends" in issue.message
 
 
-def test_a_predicate_case_makes_a_switch_without_default_invalid() -> None:
+def test_a_predicate_case_does_not_count_toward_type_coverage() -> None:
     issue = only_issue(
         switch(SendsIntOrStr("s"), [Case(int, Out("ints")), Case(lambda m: m == "x", Out("x"))])
     )
 
     assert issue.check == "switch_default"
     assert issue.message == (
+        "the switch-case group from `s` has no `Default`, and no case covers `str` of what `s` "
+        "sends, so such a message would have nowhere to go."
+    )
+    assert (
+        issue.hint
+        == "end the case list with `Default(target)`, or add a case for each missing type."
+    )
+
+
+def test_a_predicate_only_switch_without_default_is_invalid() -> None:
+    issue = only_issue(switch(SendsIntOrStr("s"), [Case(lambda m: m == "x", Out("x"))]))
+
+    assert issue.message == (
         "the switch-case group from `s` has no `Default`, and a message no case matches would "
         "have nowhere to go."
     )
     assert issue.hint == "end the case list with `Default(target)`."
+
+
+async def test_type_cases_around_a_predicate_case_make_a_switch_exhaustive() -> None:
+    workflow = switch(
+        SendsIntOrStr("s"),
+        [Case(int, Out("ints")), Case(lambda m: m == "x", Out("x")), Case(str, Out("strs"))],
+    ).build()
+
+    assert await routed(workflow, "x") == ("x:str",)
+    assert await routed(workflow, "y") == ("strs:str",)
+
+
+def test_a_case_that_is_always_true_makes_a_default_unneeded() -> None:
+    workflow = switch(SendsIntOrStr("s"), [Case(lambda m: True, Out("all"))]).build()
+
+    assert analyze(workflow).switches[0].exhaustive
 
 
 def test_type_cases_for_a_source_that_sends_any_need_a_default() -> None:

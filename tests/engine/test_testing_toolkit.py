@@ -313,6 +313,36 @@ async def test_conditional_edges_still_decide_from_the_message() -> None:
     assert (await with_choices(workflow, Choices([2])).run(7)).outputs == ("other:7",)
 
 
+class Classify(Executor):
+    @handler
+    async def on(self, n: int, ctx: WorkflowContext[int | str]) -> None:
+        await ctx.send_message(n if n % 2 else str(n))
+
+
+class Label(Executor):
+    @handler
+    async def on(self, value: int | str, ctx: WorkflowContext[None, str]) -> None:
+        await ctx.yield_output(f"{self.id}:{value!r}")
+
+
+def is_short(value: int | str) -> bool:
+    return len(str(value)) < 2
+
+
+async def test_a_forced_type_switch_offers_only_the_cases_the_message_can_take() -> None:
+    classify = Classify("classify")
+    cases = [Case(int, Label("ints")), Case(is_short, Label("shorts")), Case(str, Label("strs"))]
+    workflow = WorkflowBuilder(classify).add_switch_case_edge_group(classify, cases).build()
+    decisions = Choices([1])
+    result = await with_choices(workflow, decisions).run(4)  # sends "4": the int case is no option
+    assert result.outputs == ("strs:'4'",)
+    (choice,) = decisions.route
+    assert choice.options == ("case 2: is_short", "case 3: str")
+    decisions = Choices([0])
+    assert (await with_choices(workflow, decisions).run(3)).outputs == ("ints:3",)
+    assert decisions.route[0].options == ("case 1: int", "case 2: is_short")
+
+
 async def test_with_choices_leaves_the_original_workflow_unchanged() -> None:
     workflow = three_way()
     groups = workflow.edge_groups
