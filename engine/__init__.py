@@ -20,6 +20,7 @@ from engine.errors import (
     DefinitionError,
     ExecutorFailedError,
     GraphMismatchError,
+    RemoteExecutorError,
     ResponseError,
     RoutingError,
     RunError,
@@ -48,6 +49,7 @@ from engine.events import (
 )
 from engine.executor import Executor, handler
 from engine.function_executor import FunctionExecutor, executor
+from engine.invoke import current_idempotency_key
 from engine.requests import RequestResponse, response_handler
 from engine.run import Run, RunResult
 from engine.serialization import TypeRegistry, register_type
@@ -83,6 +85,7 @@ __all__ = [
     "MessageDroppedEvent",
     "OutputEvent",
     "PostgresCheckpointStore",
+    "RemoteExecutorError",
     "RequestInfoEvent",
     "RequestResponse",
     "ResponseError",
@@ -110,6 +113,7 @@ __all__ = [
     "WorkflowExecutor",
     "WorkflowInputError",
     "WorkflowValidationError",
+    "current_idempotency_key",
     "executor",
     "handler",
     "register_type",

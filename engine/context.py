@@ -16,7 +16,7 @@ from typing_extensions import TypeVar
 from engine.errors import DefinitionError, RoutingError
 from engine.events import OutputEvent, RequestInfoEvent, UserEvent, WorkflowEvent
 from engine.serialization import default_registry
-from engine.state import RecordedWrites
+from engine.state import RecordedWrites, idempotency_key
 from engine.typecheck import type_name
 
 if TYPE_CHECKING:
@@ -135,6 +135,15 @@ class WorkflowContext(Generic[OutT, YieldT]):
     def superstep(self) -> int:
         """The current superstep number (the first is 1)."""
         return self._run.superstep
+
+    @property
+    def idempotency_key(self) -> str:
+        """``run_id:superstep:executor_id``: the same when this invocation is retried, unique otherwise.
+
+        Use it to deduplicate side effects (a payment, an email) that a retried invocation (a lost
+        worker on a cluster, a resumed superstep) would otherwise repeat.
+        """
+        return idempotency_key(self._run.run_id, self._run.superstep, self._executor_id)
 
     @property
     def target_ids(self) -> frozenset[str]:

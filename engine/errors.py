@@ -10,11 +10,15 @@ BatonError
 │   ├── SerializationError     a value in the run cannot be written to (or read from) a checkpoint
 │   ├── CheckpointNotFoundError    no checkpoint (or run) with that id in the store
 │   ├── CheckpointCorruptError     a stored checkpoint failed its integrity check; names the last good one
-│   └── GraphMismatchError     the checkpoint was taken on a different graph; says what differs
+│   ├── GraphMismatchError     the checkpoint was taken on a different graph; says what differs
+│   └── LeaseError             a run's lease (one coordinator at a time) forbids what was asked
+│       ├── RunLeasedError     another coordinator holds the run; says who and for how long
+│       └── LeaseLostError     this coordinator's lease was taken over; it must stop driving the run
 └── RunError                   a run stopped; `.run_id` and `.superstep` say where
     ├── RoutingError           a message could not be routed (unknown target, bad selection, raising predicate,
     │                          a drop in strict mode)
     ├── ExecutorFailedError    a handler raised; `.executor_id`, the user's exception is `__cause__`
+    │                          (a `RemoteExecutorError` when it ran on another process's backend)
     └── ConvergenceError       the run exceeded its superstep budget (`max_supersteps`)
 ```
 
@@ -38,11 +42,15 @@ __all__ = [
     "CheckpointError",
     "CheckpointNotFoundError",
     "GraphMismatchError",
+    "LeaseError",
+    "LeaseLostError",
+    "RunLeasedError",
     "ResponseError",
     "SerializationError",
     "ConvergenceError",
     "DefinitionError",
     "ExecutorFailedError",
+    "RemoteExecutorError",
     "RoutingError",
     "RunError",
     "ValidationIssue",
@@ -114,6 +122,19 @@ class ExecutorFailedError(RunError):
         self.executor_id = executor_id
 
 
+class RemoteExecutorError(BatonError):
+    """What a handler raised in another process (a backend's worker), as its type name and text.
+
+    The original exception stays on the worker (nothing is unpickled from one); `traceback` is its
+    traceback as the worker formatted it.
+    """
+
+    def __init__(self, error_type: str, message: str, traceback: str) -> None:
+        super().__init__(f"{error_type}: {message}")
+        self.error_type = error_type
+        self.traceback = traceback
+
+
 class ConvergenceError(RunError):
     """The run still had messages to deliver after `max_supersteps` supersteps."""
 
@@ -124,6 +145,27 @@ class ResponseError(BatonError, ValueError):
 
 class CheckpointError(BatonError):
     """A checkpoint could not be saved, found, trusted or resumed."""
+
+
+class LeaseError(CheckpointError):
+    """A run's lease forbids what was asked: one coordinator at a time drives a run."""
+
+    def __init__(self, message: str, *, run_id: str) -> None:
+        super().__init__(message)
+        self.run_id = run_id
+
+
+class RunLeasedError(LeaseError):
+    """Another coordinator holds the run's lease; `owner` is who, `expires_in` the seconds left."""
+
+    def __init__(self, message: str, *, run_id: str, owner: str, expires_in: float) -> None:
+        super().__init__(message, run_id=run_id)
+        self.owner = owner
+        self.expires_in = expires_in
+
+
+class LeaseLostError(LeaseError):
+    """This coordinator's lease expired and another took the run over; nothing more was written."""
 
 
 class SerializationError(CheckpointError, TypeError):

@@ -37,6 +37,7 @@ from engine.state import Delivery, RunState
 from engine.typecheck import type_name
 
 if TYPE_CHECKING:
+    from engine.backends.base import Dispatcher
     from engine.checkpointer import Checkpointer
 
 __all__ = ["Run", "RunResult"]
@@ -90,8 +91,13 @@ class Run:
         max_supersteps: int,
         checkpointer: Checkpointer | None = None,
         notices: tuple[WorkflowEvent, ...] = (),
+        dispatcher: Dispatcher | None = None,
     ) -> None:
-        """`notices` are events a restored run reports when it is resumed (see `Workflow.reopen`)."""
+        """Set up a run over `state`.
+
+        `notices` are events a restored run reports when it is resumed (see `Workflow.reopen`);
+        `dispatcher` runs its supersteps' invocations on a backend (`None`: in the event loop).
+        """
         self._workflow_name = workflow_name
         self._state = state
         self._events: list[WorkflowEvent] = []
@@ -100,7 +106,9 @@ class Run:
         self._driving = False
         self._checkpointer = checkpointer
         self._notices = notices
-        self._runner = Runner(executors, router, state, self._emit, max_supersteps)
+        self._runner = Runner(
+            executors, router, state, self._emit, max_supersteps, dispatcher=dispatcher
+        )
         self._runner.checkpoints = checkpointer
 
     @property

@@ -17,13 +17,10 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from engine.backends.base import Dispatcher, Invocation, InvocationResult, RemoteFailure
 from engine.context import DELETED, WorkflowContext, replay_writes, staged_writes
-from engine.errors import ConvergenceError, ExecutorFailedError, RunError
+from engine.errors import ConvergenceError, ExecutorFailedError, RemoteExecutorError, RunError
 from engine.events import (
-    ExecutorCompletedEvent,
-    ExecutorFailedEvent,
-    ExecutorInvokedEvent,
-    MessageDroppedEvent,
     OutputEvent,
     SuperstepCompletedEvent,
     SuperstepStartedEvent,
@@ -31,11 +28,10 @@ from engine.events import (
     WorkflowEvent,
 )
 from engine.executor import Executor
+from engine.invoke import invoke_handlers
 from engine.log import get_logger, is_enabled
-from engine.requests import RequestResponse
 from engine.routing import Router
 from engine.state import Delivery, RecordedWrites, RunState
-from engine.typecheck import type_name
 
 __all__ = ["CheckpointHook", "Runner"]
 
@@ -65,6 +61,7 @@ class Runner:
 
     __slots__ = (
         "_debug",
+        "_dispatcher",
         "_emit",
         "_executors",
         "_max_supersteps",
@@ -83,8 +80,11 @@ class Runner:
         emit: Emit,
         max_supersteps: int,
         yield_every: int = 16,
+        dispatcher: Dispatcher | None = None,
     ) -> None:
+        """`dispatcher` runs each superstep's batch on a backend; `None` runs it in the event loop."""
         self._executors = executors
+        self._dispatcher = dispatcher
         self._router = router
         self._state = state
         self._emit = emit
@@ -172,6 +172,9 @@ class Runner:
         self, batches: dict[str, list[Delivery]], finished: dict[str, RecordedWrites]
     ) -> None:
         """Run every batch; `finished` collects, in invocation order, the writes of each that returned."""
+        if self._dispatcher is not None:
+            await self._dispatch(self._dispatcher, batches, finished)
+            return
         if len(batches) == 1:  # a lone executor needs no task: await it directly
             ((target, deliveries),) = batches.items()
             ctx = self._context(target, self._emit)
@@ -205,7 +208,7 @@ class Runner:
     async def _invoke(
         self, deliveries: list[Delivery], ctx: WorkflowContext[Any, Any], emit: Emit
     ) -> None:
-        executor_id, step = ctx.executor_id, self._state.superstep
+        executor_id = ctx.executor_id
         recorded = self._state.replay.get(executor_id)
         if recorded is not None:  # it finished before a sibling failed: reuse, do not redo
             replay_writes(ctx, recorded)
@@ -214,32 +217,60 @@ class Runner:
             for request in recorded.requests:
                 emit(request)
             return
-        executor = self._executors[executor_id]
-        for delivery in deliveries:
-            payload = delivery.payload
-            spec = delivery.handler or executor.handlers.find(payload)
-            if spec is None and type(payload) is not RequestResponse:
-                reason = f"`{executor_id}` has no handler for `{type(payload).__name__}`"
-                source = delivery.source_id or "input"
-                emit(MessageDroppedEvent(source, type_name(type(payload)), reason, executor_id))
-                continue
-            emit(ExecutorInvokedEvent(executor_id, step))
-            try:
-                if spec is not None:
-                    await spec.func(executor, payload, ctx)
-                else:
-                    await executor.handle_response(payload, ctx)
-            except Exception as exc:
-                emit(ExecutorFailedEvent(executor_id, step, type(exc).__name__, str(exc)))
-                name = spec.name if spec is not None else "its response handler"
-                raise ExecutorFailedError(
-                    f"executor `{executor_id}` failed in superstep {step} while handling "
-                    f"`{type(payload).__name__}` with `{name}`: {type(exc).__name__}: {exc}",
-                    executor_id=executor_id,
-                    run_id=self._state.run_id,
-                    superstep=step,
-                ) from exc
-            emit(ExecutorCompletedEvent(executor_id, step))
+        await invoke_handlers(self._executors[executor_id], deliveries, ctx, emit)
+
+    async def _dispatch(
+        self,
+        dispatcher: Dispatcher,
+        batches: dict[str, list[Delivery]],
+        finished: dict[str, RecordedWrites],
+    ) -> None:
+        """Run the batches on a backend, then release their events and writes in invocation order.
+
+        Executors finished before a failed superstep are replayed here instead of dispatched again.
+        """
+        state = self._state
+        replayed: dict[str, InvocationResult] = {}
+        invocations: list[Invocation] = []
+        for target, deliveries in batches.items():
+            if target in state.replay:
+                events: list[WorkflowEvent] = []
+                ctx = self._context(target, events.append)
+                await self._invoke(deliveries, ctx, events.append)
+                replayed[target] = InvocationResult(target, staged_writes(ctx), tuple(events))
+            else:
+                invocations.append(self._invocation(target, deliveries))
+        results = {r.executor_id: r for r in await dispatcher.run_batch(invocations)}
+        results.update(replayed)
+        failure: tuple[str, RemoteFailure] | None = None
+        for target in batches:
+            result = results[target]
+            for event in result.events:
+                self._emit(event)
+            if result.writes is not None:
+                finished[target] = result.writes
+            elif failure is None and result.failure is not None:
+                failure = (target, result.failure)
+        if failure is not None:
+            target, remote = failure
+            raise ExecutorFailedError(
+                remote.message, executor_id=target, run_id=state.run_id, superstep=state.superstep
+            ) from RemoteExecutorError(remote.error_type, remote.error_message, remote.traceback)
+
+    def _invocation(self, target: str, deliveries: list[Delivery]) -> Invocation:
+        state = self._state
+        return Invocation(
+            run_id=state.run_id,
+            superstep=state.superstep,
+            executor_id=target,
+            messages=tuple((d.payload, d.source_id) for d in deliveries),
+            targets=tuple(sorted(self._router.targets_of(target))),
+            has_state=target in state.executor_states,
+            state=state.executor_states.get(target),
+            shared=dict(state.shared_state),
+            pending_request_ids=tuple(state.pending_requests),
+            streaming=self.streaming,
+        )
 
     def _commit(self, writes: list[tuple[str, RecordedWrites]]) -> None:
         state = self._state

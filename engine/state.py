@@ -14,7 +14,7 @@ from engine.events import RequestInfoEvent, RunStatus
 if TYPE_CHECKING:
     from engine.executor import HandlerSpec
 
-__all__ = ["Delivery", "RecordedWrites", "RunState"]
+__all__ = ["Delivery", "RecordedWrites", "RunState", "idempotency_key"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,3 +70,8 @@ class RecordedWrites:
     requests: tuple[RequestInfoEvent, ...]
     outputs: tuple[Any, ...]
     """Workflow outputs it yielded; re-emitted as output events when the superstep is resumed."""
+
+
+def idempotency_key(run_id: str, superstep: int, executor_id: str) -> str:
+    """``run_id:superstep:executor_id``: one executor's invocation, equal across retries of it."""
+    return f"{run_id}:{superstep}:{executor_id}"

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Coroutine, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, overload
 
+from engine.backends.base import Backend, Dispatcher
 from engine.checkpointer import Checkpointer
 from engine.durable import default_store, find_resume_point, new_checkpointer
 from engine.edges import EdgeGroup
@@ -170,12 +171,14 @@ class Workflow:
         checkpoint_store: CheckpointStore | None = None,
         durable: bool = False,
         registry: TypeRegistry | None = None,
+        backend: Backend | None = None,
     ) -> Run:
         """Create a run for `message` without driving it (see `Run.execute` and `Run.stream`).
 
         With `checkpoint_store` (or ``durable=True``, which uses the embedded SQLite store) the run
-        saves a checkpoint at entry and after every superstep. Raises `WorkflowInputError` when the
-        start executor has no handler for the message.
+        saves a checkpoint at entry and after every superstep. `backend` says where its executors
+        execute (default: in this event loop; see `engine.backends`). Raises `WorkflowInputError`
+        when the start executor has no handler for the message.
         """
         budget = self._budget(max_supersteps)
         if checkpoint_store is not None and not isinstance(checkpoint_store, CheckpointStore):
@@ -196,17 +199,34 @@ class Workflow:
         if checkpoint_store is not None or durable:
             store = checkpoint_store if checkpoint_store is not None else default_store()
             checkpointer = new_checkpointer(self, store, self.registry(registry))
-        return self._new_run(state, budget, checkpointer)
+        return self._new_run(state, budget, checkpointer, self._dispatcher(backend, registry))
 
-    def restore(self, state: RunState, *, max_supersteps: int | None = None) -> Run:
+    def restore(
+        self, state: RunState, *, max_supersteps: int | None = None, backend: Backend | None = None
+    ) -> Run:
         """A run over an existing `RunState` (a paused run kept by the caller, e.g. a sub-workflow)."""
-        return self._new_run(state, self._budget(max_supersteps), None)
+        return self._new_run(
+            state, self._budget(max_supersteps), None, self._dispatcher(backend, None)
+        )
+
+    def _dispatcher(
+        self, backend: Backend | None, registry: TypeRegistry | None
+    ) -> Dispatcher | None:
+        if backend is None:
+            return None
+        if not isinstance(backend, Backend):
+            raise TypeError(
+                "backend must implement engine.backends.Backend (e.g. LocalBackend(), "
+                f"RayBackend()), got {type(backend).__name__}"
+            )
+        return backend.bind(self._executors, self.registry(registry))
 
     def _new_run(
         self,
         state: RunState,
         budget: int,
         checkpointer: Checkpointer | None,
+        dispatcher: Dispatcher | None,
         notices: tuple[WorkflowEvent, ...] = (),
     ) -> Run:
         return Run(
@@ -217,6 +237,7 @@ class Workflow:
             max_supersteps=budget,
             checkpointer=checkpointer,
             notices=notices,
+            dispatcher=dispatcher,
         )
 
     @overload
@@ -230,6 +251,7 @@ class Workflow:
         checkpoint_store: CheckpointStore | None = None,
         durable: bool = False,
         registry: TypeRegistry | None = None,
+        backend: Backend | None = None,
     ) -> Coroutine[Any, Any, RunResult]: ...
 
     @overload
@@ -243,6 +265,7 @@ class Workflow:
         checkpoint_store: CheckpointStore | None = None,
         durable: bool = False,
         registry: TypeRegistry | None = None,
+        backend: Backend | None = None,
     ) -> AsyncIterator[WorkflowEvent]: ...
 
     def run(
@@ -255,6 +278,7 @@ class Workflow:
         checkpoint_store: CheckpointStore | None = None,
         durable: bool = False,
         registry: TypeRegistry | None = None,
+        backend: Backend | None = None,
     ) -> Coroutine[Any, Any, RunResult] | AsyncIterator[WorkflowEvent]:
         """Start a fresh run with `message`.
 
@@ -270,6 +294,7 @@ class Workflow:
             checkpoint_store=checkpoint_store,
             durable=durable,
             registry=registry,
+            backend=backend,
         )
         return run.stream() if stream else run.execute()
 
@@ -285,6 +310,7 @@ class Workflow:
         new_run_id: str | None = None,
         max_supersteps: int | None = None,
         registry: TypeRegistry | None = None,
+        backend: Backend | None = None,
     ) -> Coroutine[Any, Any, RunResult]: ...
 
     @overload
@@ -299,6 +325,7 @@ class Workflow:
         new_run_id: str | None = None,
         max_supersteps: int | None = None,
         registry: TypeRegistry | None = None,
+        backend: Backend | None = None,
     ) -> AsyncIterator[WorkflowEvent]: ...
 
     def resume(
@@ -312,6 +339,7 @@ class Workflow:
         new_run_id: str | None = None,
         max_supersteps: int | None = None,
         registry: TypeRegistry | None = None,
+        backend: Backend | None = None,
     ) -> Coroutine[Any, Any, RunResult] | AsyncIterator[WorkflowEvent]:
         """Continue a durable run from `store` (default: the embedded SQLite store).
 
@@ -330,6 +358,7 @@ class Workflow:
                 new_run_id=new_run_id,
                 max_supersteps=budget,
                 registry=registry,
+                backend=backend,
             )
 
         async def execute() -> RunResult:
@@ -354,6 +383,7 @@ class Workflow:
         new_run_id: str | None = None,
         max_supersteps: int | None = None,
         registry: TypeRegistry | None = None,
+        backend: Backend | None = None,
     ) -> Run:
         """Load a durable run from `store` without driving it (the first half of `resume`).
 
@@ -371,7 +401,8 @@ class Workflow:
             checkpoint_id=checkpoint_id,
             new_run_id=new_run_id,
         )
-        return self._new_run(point.state, budget, point.checkpointer, point.notices)
+        dispatcher = self._dispatcher(backend, registry)
+        return self._new_run(point.state, budget, point.checkpointer, dispatcher, point.notices)
 
     def to_networkx(self) -> nx.MultiDiGraph[str]:
         """The graph as a networkx `MultiDiGraph` (one edge per connection; `group` names its edge group)."""

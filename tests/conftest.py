@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
+
+from tests.support.ray_cluster import RAY_ENV
+
+os.environ.update(RAY_ENV)  # before anything imports ray: every Ray process must agree on these
 
 from tests.support.openai_server import OpenAIServer
 from tests.support.postgres import postgres_dsn, postgres_server

@@ -1,0 +1,91 @@
+"""One executor's turn in a superstep: hand it each delivery in order, with its events and failure.
+
+The runner calls `invoke_handlers` for an executor running in the event loop; a backend's worker calls
+the same function on its own copy of the executor, so dispatch, events and error messages are the same
+wherever an executor runs. The idempotency key of the invocation (``run_id:superstep:executor_id``) is
+available to the handler and to anything it calls (an agent's tools) through `current_idempotency_key`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from contextvars import ContextVar
+from typing import Any
+
+from engine.context import WorkflowContext
+from engine.errors import ExecutorFailedError
+from engine.events import (
+    ExecutorCompletedEvent,
+    ExecutorFailedEvent,
+    ExecutorInvokedEvent,
+    MessageDroppedEvent,
+    WorkflowEvent,
+)
+from engine.executor import Executor
+from engine.requests import RequestResponse
+from engine.state import Delivery
+from engine.typecheck import type_name
+
+__all__ = ["current_idempotency_key", "invoke_handlers"]
+
+Emit = Callable[[WorkflowEvent], None]
+
+_CURRENT: ContextVar[WorkflowContext[Any, Any] | None] = ContextVar(
+    "baton_invocation", default=None
+)
+
+
+def current_idempotency_key() -> str | None:
+    """The idempotency key of the invocation running now (`None` outside a handler).
+
+    A tool or client called from a handler uses it to deduplicate a side effect that a retried
+    invocation (a lost worker, a resumed superstep) would otherwise repeat.
+    """
+    ctx = _CURRENT.get()
+    return None if ctx is None else ctx.idempotency_key
+
+
+async def invoke_handlers(
+    executor: Executor,
+    deliveries: Iterable[Delivery],
+    ctx: WorkflowContext[Any, Any],
+    emit: Emit,
+) -> None:
+    """Run `executor`'s handler for each delivery in order; raise `ExecutorFailedError` if one raises.
+
+    A message no handler accepts is dropped with a `message_dropped` event (routing checked types, so
+    this happens only for a payload routing could not see, such as a response to a removed request).
+    """
+    executor_id, step = ctx.executor_id, ctx.superstep
+    token = _CURRENT.set(ctx)
+    try:
+        for delivery in deliveries:
+            payload = delivery.payload
+            spec = delivery.handler or executor.handlers.find(payload)
+            if spec is None and type(payload) is not RequestResponse:
+                reason = f"`{executor_id}` has no handler for `{type(payload).__name__}`"
+                emit(
+                    MessageDroppedEvent(
+                        delivery.source_id or "input", type_name(type(payload)), reason, executor_id
+                    )
+                )
+                continue
+            emit(ExecutorInvokedEvent(executor_id, step))
+            try:
+                if spec is not None:
+                    await spec.func(executor, payload, ctx)
+                else:
+                    await executor.handle_response(payload, ctx)
+            except Exception as exc:
+                emit(ExecutorFailedEvent(executor_id, step, type(exc).__name__, str(exc)))
+                name = spec.name if spec is not None else "its response handler"
+                raise ExecutorFailedError(
+                    f"executor `{executor_id}` failed in superstep {step} while handling "
+                    f"`{type(payload).__name__}` with `{name}`: {type(exc).__name__}: {exc}",
+                    executor_id=executor_id,
+                    run_id=ctx.run_id,
+                    superstep=step,
+                ) from exc
+            emit(ExecutorCompletedEvent(executor_id, step))
+    finally:
+        _CURRENT.reset(token)
