@@ -35,6 +35,7 @@ from cli.runs import runs_app
 from cli.session import Answerer, View, drive, first_segment, paused_notice, prompt_for_answers
 from cli.stores import open_store, redact
 from cli.target import Target, build_target, load_target
+from cli.worker import worker
 from engine import RequestInfoEvent, ResponseError, Workflow, WorkflowValidationError
 from engine.analysis import analyze
 from executors import ChatClient, OpenAIChatClient
@@ -49,6 +50,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(runs_app, name="runs")
+app.command()(worker)
 
 
 class LogLevel(enum.StrEnum):

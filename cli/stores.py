@@ -45,8 +45,13 @@ def redact(url: str) -> str:
 
 
 @contextlib.asynccontextmanager
-async def open_store(url: str, *, must_exist: bool = False) -> AsyncIterator[CheckpointStore]:
-    """Open the store `url` names and close it afterwards; raise `CliError` saying what is wrong."""
+async def open_store(
+    url: str, *, must_exist: bool = False, lease_seconds: float | None = None
+) -> AsyncIterator[CheckpointStore]:
+    """Open the store `url` names and close it afterwards; raise `CliError` saying what is wrong.
+
+    `lease_seconds` sets how long a PostgreSQL store's run leases last (default: the store's).
+    """
     scheme, sep, rest = url.partition("://")
     if not sep:
         raise CliError(f"--store `{redact(url)}` is not a store URL; use {_FORMS}.")
@@ -57,7 +62,7 @@ async def open_store(url: str, *, must_exist: bool = False) -> AsyncIterator[Che
         finally:
             store.close()
     elif scheme in ("postgresql", "postgres"):
-        async with _postgres(url) as remote:
+        async with _postgres(url, lease_seconds) as remote:
             yield remote
     else:
         raise CliError(f"--store scheme `{scheme}` is not supported; use {_FORMS}.")
@@ -82,7 +87,7 @@ def _sqlite(url: str, rest: str, must_exist: bool) -> SqliteCheckpointStore:
 
 
 @contextlib.asynccontextmanager
-async def _postgres(url: str) -> AsyncIterator[CheckpointStore]:
+async def _postgres(url: str, lease_seconds: float | None) -> AsyncIterator[CheckpointStore]:
     try:
         from engine.stores.postgres import PostgresCheckpointStore
     except ImportError:
@@ -91,7 +96,11 @@ async def _postgres(url: str) -> AsyncIterator[CheckpointStore]:
         ) from None
     import psycopg
 
-    store = PostgresCheckpointStore(url)
+    store = (
+        PostgresCheckpointStore(url)
+        if lease_seconds is None
+        else PostgresCheckpointStore(url, lease_seconds=lease_seconds)
+    )
     try:
         await store.__aenter__()  # connect now, so an unreachable server is reported plainly
     except psycopg.Error as error:

@@ -7,25 +7,42 @@ The runner calls it at each boundary; the run calls it at entry and when answers
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 import uuid
 from typing import Any
 
 from engine.checkpoint import Checkpoint, CheckpointReason, new_checkpoint
-from engine.errors import CheckpointError, ExecutorFailedError, RunError, SerializationError
+from engine.errors import (
+    CheckpointError,
+    ExecutorFailedError,
+    LeaseLostError,
+    RunError,
+    SerializationError,
+)
 from engine.events import RunStatus
+from engine.log import get_logger
 from engine.serialization import TypeRegistry
 from engine.state import RecordedWrites, RunState
-from engine.stores.base import CheckpointStore
+from engine.stores.base import CheckpointStore, LeasingStore, RunOutcome
 
 __all__ = ["Checkpointer"]
 
+logger = get_logger(__name__)
+
 
 class Checkpointer:
-    """Saves the checkpoints of one run lineage into `store`."""
+    """Saves the checkpoints of one run lineage into `store`.
+
+    On a `LeasingStore` it also holds the run's lease while a segment runs: taken in `begin`,
+    renewed by a heartbeat (and by every save, in the store), released with the outcome in `end`.
+    """
 
     __slots__ = (
         "_blob_count",
+        "_heartbeat",
+        "_leasing",
         "_blob_prefix",
         "_checkpoint_count",
         "_description",
@@ -58,6 +75,8 @@ class Checkpointer:
         already) or forks a new lineage.
         """
         self._store = store
+        self._leasing = store if isinstance(store, LeasingStore) else None
+        self._heartbeat: asyncio.Task[None] | None = None
         self._registry = registry
         self._workflow_name = workflow_name
         self._signature = signature
@@ -86,8 +105,11 @@ class Checkpointer:
         """Save the entry checkpoint of a new lineage (a fresh run or a fork); no-op otherwise.
 
         A run id the store already has is refused: its checkpoints would interleave with this run's.
+        On a leasing store, every segment first takes the run's lease (`RunLeasedError` when
+        another coordinator drives it).
         """
         if not self._needs_entry:
+            await self._hold(state.run_id)
             return
         if await self._store.list_checkpoints(state.run_id):
             raise CheckpointError(
@@ -95,12 +117,52 @@ class Checkpointer:
                 f"two runs' checkpoints. Continue it with `workflow.resume({state.run_id!r})` "
                 "(`baton runs resume`), or start this one under another run id."
             )
+        await self._hold(state.run_id)
         self._needs_entry = False
         for eid, value in state.executor_states.items():
             self._state_keys[eid] = self._blob(value, f"the state of executor `{eid}`")
         for key, value in state.shared_state.items():
             self._shared_keys[key] = self._blob(value, f"shared state key `{key}`")
         await self._save(state, "entry", state.status)
+
+    async def _hold(self, run_id: str) -> None:
+        leasing = self._leasing
+        if leasing is None:
+            return
+        await leasing.acquire(run_id, workflow_name=self._workflow_name, signature=self._signature)
+        if self._heartbeat is None:
+            self._heartbeat = asyncio.create_task(self._renew_every(leasing, run_id))
+
+    async def _renew_every(self, leasing: LeasingStore, run_id: str) -> None:
+        """Keep the lease through supersteps longer than it lasts (saves renew it too)."""
+        while True:
+            await asyncio.sleep(leasing.lease_seconds / 3)
+            try:
+                await leasing.renew(run_id)
+            except LeaseLostError:
+                return  # the next save raises it where the run can stop
+            except Exception as error:  # a passing database problem: the next beat tries again
+                logger.warning("lease_renewal_failed", run_id=run_id, error=str(error))
+
+    async def end(self, state: RunState) -> None:
+        """The segment ended: stop the heartbeat and release the lease with where the run stands."""
+        beat, self._heartbeat = self._heartbeat, None
+        if beat is not None:
+            beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beat
+        leasing = self._leasing
+        if leasing is None or not leasing.holds(state.run_id):
+            return
+        if state.status is RunStatus.FAILED:
+            outcome = RunOutcome.FAILED
+        elif state.pending:
+            outcome = RunOutcome.RUNNABLE
+        elif state.pending_requests:
+            outcome = RunOutcome.PAUSED
+        else:
+            outcome = RunOutcome.DONE
+        await leasing.release(state.run_id, outcome)
 
     async def after_responses(self, state: RunState) -> None:
         """Save the checkpoint taken when answers arrive (they are now messages in flight)."""

@@ -26,6 +26,7 @@ from engine.events import (
     RunStartedEvent,
     RunStatus,
     StatusEvent,
+    WarningEvent,
     WorkflowEvent,
 )
 from engine.executor import Executor
@@ -270,7 +271,15 @@ class Run:
         self._events = []
 
     def _validate_answers(self, answers: dict[str, Any]) -> None:
+        answers.update(self.check_answers(answers))
+
+    def check_answers(self, responses: Mapping[str, Any]) -> dict[str, Any]:
+        """`responses` checked against the pending requests and coerced to their response types.
+
+        Raises `ResponseError` (changing nothing) for an unknown, repeated or ill-typed answer.
+        """
         state = self._state
+        answers = dict(responses)
         if not answers:
             raise ResponseError("respond() was given no answers; pass `{request_id: answer}`.")
         for request_id in answers:
@@ -287,8 +296,19 @@ class Run:
                 raise ResponseError(
                     f"run `{self.run_id}` has no pending request `{request_id}`; pending: {known}."
                 )
-        for request_id, answer in list(answers.items()):
-            answers[request_id] = coerce_answer(state.pending_requests[request_id], answer)
+        return {rid: coerce_answer(state.pending_requests[rid], a) for rid, a in answers.items()}
+
+    async def submit(self) -> None:
+        """Save this durable run's entry checkpoint and leave it for a worker to claim and drive.
+
+        The run must be new and its store a `LeasingStore` (`PostgresCheckpointStore`).
+        """
+        checkpointer = self._checkpointer
+        if checkpointer is None or self._state.superstep or self._started:
+            raise RuntimeError("submit() takes a new durable run, before it is driven")
+        self._started = True
+        await checkpointer.begin(self._state)
+        await checkpointer.end(self._state)
 
     def _deliver_answers(self, answers: dict[str, Any]) -> None:
         state = self._state
@@ -323,22 +343,49 @@ class Run:
             )
             if self._checkpointer is not None:
                 await self._checkpointer.begin(state)
+            try:
+                await self._advance(answers)
+            finally:
+                if self._checkpointer is not None:
+                    await self._checkpointer.end(state)
+            if state.pending:  # stopped between supersteps, as `request_stop()` asked
+                self._emit(
+                    WarningEvent(
+                        f"run `{state.run_id}` stopped after superstep {state.superstep} as asked; "
+                        f"{len(state.pending)} message(s) wait. Resume it to continue."
+                    )
+                )
+                if logs:
+                    logger.info("run_stopped", supersteps=state.superstep)
+                return
+            paused = bool(state.pending_requests)
+            self._set_status(RunStatus.IDLE_WITH_PENDING_REQUESTS if paused else RunStatus.IDLE)
+            if logs:
+                event = "run_paused" if paused else "run_completed"
+                logger.info(event, supersteps=state.superstep, pending=len(state.pending_requests))
+
+    async def _advance(self, answers: dict[str, Any] | None) -> None:
+        """Deliver `answers`, then run supersteps until idle (or stopped); fail the run on error."""
+        state = self._state
+        try:
             if answers:
                 self._deliver_answers(answers)
                 if state.pending_requests:
                     self._set_status(RunStatus.IN_PROGRESS_PENDING_REQUESTS)
                 if self._checkpointer is not None:
                     await self._checkpointer.after_responses(state)
-            try:
-                await self._runner.run_until_idle()
-            except (RunError, CheckpointError) as error:
-                self._fail(error)
-                raise
-            paused = bool(state.pending_requests)
-            self._set_status(RunStatus.IDLE_WITH_PENDING_REQUESTS if paused else RunStatus.IDLE)
-            if logs:
-                event = "run_paused" if paused else "run_completed"
-                logger.info(event, supersteps=state.superstep, pending=len(state.pending_requests))
+            await self._runner.run_until_idle()
+        except (RunError, CheckpointError) as error:
+            self._fail(error)
+            raise
+
+    def request_stop(self) -> None:
+        """Stop after the superstep running now (its checkpoint is saved), leaving the rest pending.
+
+        The segment then ends with status `running` and a warning event; a durable run is resumed
+        later from that checkpoint, on this machine or another (a worker does this on SIGTERM).
+        """
+        self._runner.stop_requested = True
 
     def _fail(self, error: RunError | CheckpointError) -> None:
         step = error.superstep if isinstance(error, RunError) else self._state.superstep

@@ -68,6 +68,7 @@ class Runner:
         "_router",
         "_state",
         "checkpoints",
+        "stop_requested",
         "streaming",
         "yield_every",
     )
@@ -96,6 +97,8 @@ class Runner:
         """Whether a consumer streams the events (handlers see it as `ctx.is_streaming`)."""
         self.checkpoints: CheckpointHook | None = None
         """Told about every superstep boundary when the run is durable."""
+        self.stop_requested = False
+        """Set to stop between supersteps, leaving what is pending for a later resume."""
 
     async def run_until_idle(self) -> None:
         """Run supersteps until nothing is pending; raise a `RunError` when the run fails.
@@ -105,7 +108,7 @@ class Runner:
         """
         state = self._state
         limit = state.superstep + self._max_supersteps
-        while state.pending:
+        while state.pending and not self.stop_requested:
             if state.superstep >= limit:
                 waiting = sorted({d.target_id for d in state.pending})
                 raise ConvergenceError(

@@ -404,6 +404,40 @@ class Workflow:
         dispatcher = self._dispatcher(backend, registry)
         return self._new_run(point.state, budget, point.checkpointer, dispatcher, point.notices)
 
+    async def submit(
+        self,
+        message: Any,
+        *,
+        store: CheckpointStore,
+        run_id: str | None = None,
+        registry: TypeRegistry | None = None,
+    ) -> str:
+        """Save a new run for `message` in `store` for a worker to drive; return its run id.
+
+        The store must lease runs (`PostgresCheckpointStore`); `baton worker` (or
+        `engine.worker.Worker`) claims the run and drives it. Input errors raise here, at once.
+        """
+        from engine.queue import submit_run
+
+        return await submit_run(self, message, store, run_id=run_id, registry=registry)
+
+    async def submit_answers(
+        self,
+        run_id: str,
+        responses: Mapping[str, Any],
+        *,
+        store: CheckpointStore,
+        registry: TypeRegistry | None = None,
+    ) -> None:
+        """Queue answers for a paused run in `store`; a worker continues the run with them.
+
+        The answers are checked against the run's pending requests now (`ResponseError`, nothing
+        queued, when one is unknown or ill-typed).
+        """
+        from engine.queue import submit_answers
+
+        await submit_answers(self, run_id, responses, store, registry=registry)
+
     def to_networkx(self) -> nx.MultiDiGraph[str]:
         """The graph as a networkx `MultiDiGraph` (one edge per connection; `group` names its edge group)."""
         return build_graph(self._executors, self._edge_groups)

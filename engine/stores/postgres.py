@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
+import socket
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from types import TracebackType
@@ -22,7 +25,7 @@ from psycopg import sql
 from psycopg.pq import TransactionStatus
 
 from engine.checkpoint import Checkpoint, CheckpointInfo, corrupt
-from engine.errors import CheckpointError, CheckpointNotFoundError
+from engine.errors import CheckpointError, CheckpointNotFoundError, LeaseLostError, RunLeasedError
 from engine.stores._rows import (
     INFO_COLUMNS,
     StoredBody,
@@ -31,6 +34,8 @@ from engine.stores._rows import (
     info_from_row,
     rows_of,
 )
+from engine.stores.base import Claim, RunOutcome
+from engine.stores.leases import CREATE_RUNS, LeaseQueries
 
 __all__ = ["PostgresCheckpointStore"]
 
@@ -51,6 +56,7 @@ _CREATE: list[LiteralString] = [
         digest TEXT NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS {by_run} ON {checkpoints} (run_id, seq)",
+    *CREATE_RUNS,
     """CREATE TABLE IF NOT EXISTS {blobs} (
         run_id TEXT NOT NULL,
         key TEXT NOT NULL,
@@ -68,31 +74,55 @@ class PostgresCheckpointStore:
     ``search_path``); `table_prefix` names them ``<prefix>checkpoints`` and ``<prefix>blobs``, so
     several stores can share one database. Close the store with `aclose()` or ``async with``; it is
     unusable afterwards. Use it from one event loop at a time (one after another is fine).
+
+    The store is also a coordinator's identity (`owner`, default host:pid:random): a run driven
+    through it holds the run's lease (see `engine.stores.leases`) for `lease_seconds` at a time,
+    renewed with every checkpoint and by a heartbeat, so no other coordinator can drive it meanwhile.
     """
 
     __slots__ = (
         "_closed",
         "_connection",
+        "_held",
+        "_leases",
         "_lock",
         "_loop",
         "_names",
         "_ready",
         "dsn",
+        "lease_seconds",
+        "owner",
         "schema",
         "table_prefix",
     )
 
     def __init__(
-        self, dsn: str, *, schema: str | None = None, table_prefix: str = "baton_"
+        self,
+        dsn: str,
+        *,
+        schema: str | None = None,
+        table_prefix: str = "baton_",
+        lease_seconds: float = 30.0,
+        owner: str | None = None,
     ) -> None:
+        if not lease_seconds > 0:
+            raise ValueError(f"lease_seconds must be positive, got {lease_seconds!r}")
         self.dsn = dsn
         self.schema = schema
         self.table_prefix = table_prefix
+        self.lease_seconds = float(lease_seconds)
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        """Who this coordinator is, in lease rows and in `RunLeasedError` messages."""
         self._names = {
             "checkpoints": self._table(f"{table_prefix}checkpoints"),
             "blobs": self._table(f"{table_prefix}blobs"),
             "by_run": sql.Identifier(f"{table_prefix}checkpoints_by_run"),
+            "runs": self._table(f"{table_prefix}runs"),
+            "runs_by_state": sql.Identifier(f"{table_prefix}runs_by_state"),
         }
+        self._leases = LeaseQueries(self._names)
+        self._held: dict[str, int] = {}
+        """The leases this store holds: run id -> fencing token."""
         self._connection: Connection | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = asyncio.Lock()
@@ -216,9 +246,15 @@ class PostgresCheckpointStore:
             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (checkpoint_id) DO NOTHING"
         )
         stored_digest = self._sql("SELECT digest FROM {checkpoints} WHERE checkpoint_id = %s")
+        run_id = checkpoint.run_id
 
         async def write(db: Connection) -> None:
             async with db.transaction(), db.cursor() as cursor:
+                token = self._held.get(run_id)
+                if token is not None and not await self._leases.renew(
+                    cursor, run_id, self.owner, token, self.lease_seconds
+                ):
+                    raise self._lost(run_id)
                 if blob_rows:
                     await cursor.executemany(upsert_blob, blob_rows)
                 await cursor.execute(insert, row)
@@ -232,6 +268,89 @@ class PostgresCheckpointStore:
                     )
 
         await self._run(write)
+
+    async def acquire(self, run_id: str, *, workflow_name: str, signature: str) -> None:
+        """Hold `run_id`'s lease (no-op when held already); `RunLeasedError` if another holds it."""
+        if run_id in self._held:
+            return
+
+        async def take(db: Connection) -> int | None:
+            return await self._leases.acquire(
+                db,
+                run_id,
+                self.owner,
+                self.lease_seconds,
+                workflow_name=workflow_name,
+                signature=signature,
+            )
+
+        token = await self._run(take)
+        if token is not None:
+            self._held[run_id] = token
+            return
+        holder = await self._run(lambda db: self._leases.holder(db, run_id))
+        owner, left = holder if holder is not None else ("another coordinator", 0.0)
+        raise RunLeasedError(
+            f"run `{run_id}` is being driven by `{owner}` (its lease expires in {max(left, 0):.1f} "
+            "s unless renewed); two coordinators never advance one run. Wait for it to finish or "
+            "pause, or resume it after that coordinator stopped and its lease expired.",
+            run_id=run_id,
+            owner=owner,
+            expires_in=left,
+        )
+
+    def holds(self, run_id: str) -> bool:
+        """Whether this store holds `run_id`'s lease."""
+        return run_id in self._held
+
+    async def renew(self, run_id: str) -> None:
+        """Extend a held lease; `LeaseLostError` when another coordinator took the run over."""
+        token = self._held.get(run_id)
+        if token is None:
+            return
+
+        async def extend(db: Connection) -> bool:
+            return await self._leases.renew(db, run_id, self.owner, token, self.lease_seconds)
+
+        if not await self._run(extend):
+            raise self._lost(run_id)
+
+    async def release(self, run_id: str, outcome: RunOutcome) -> None:
+        """Give up a held lease, recording where the run stands (no-op when not held)."""
+        token = self._held.pop(run_id, None)
+        if token is not None:
+            await self._run(lambda db: self._leases.release(db, run_id, self.owner, token, outcome))
+
+    async def claim(self, signatures: list[str]) -> Claim | None:
+        """Hold the oldest runnable (or orphaned) run of one of `signatures`; `None` if there is none."""
+        found = await self._run(
+            lambda db: self._leases.claim(db, self.owner, self.lease_seconds, signatures)
+        )
+        if found is not None:
+            self._held[found.run_id] = found.token
+        return found
+
+    async def post_answers(self, run_id: str, answers: str) -> None:
+        """Queue encoded answers for a paused run, for a worker to continue it with them."""
+        refused = await self._run(lambda db: self._leases.post_answers(db, run_id, answers))
+        if refused is not None:
+            raise CheckpointError(
+                f"run `{run_id}` cannot take answers from the queue: it is {refused}, not paused. "
+                "Answer a run once it waits for answers (`baton runs show` lists its requests)."
+            )
+
+    async def list_leases(self) -> list[tuple[str, str, str, str | None, float | None]]:
+        """Every run the coordinators know: id, workflow, state, lease holder, seconds left."""
+        return await self._run(self._leases.runs)
+
+    def _lost(self, run_id: str) -> LeaseLostError:
+        self._held.pop(run_id, None)
+        return LeaseLostError(
+            f"this coordinator (`{self.owner}`) lost the lease of run `{run_id}`: it expired and "
+            "another coordinator took the run over, so nothing more was written here. The run goes "
+            "on there; give supersteps less work or a longer `lease_seconds` if this recurs.",
+            run_id=run_id,
+        )
 
     async def load(self, checkpoint_id: str) -> Checkpoint:
         """The checkpoint with its blobs; raises when it is unknown or damaged."""

@@ -1,8 +1,9 @@
 """A real local Ray cluster for the tests: `ray start` nodes on 127.0.0.1, stopped by process id.
 
-Each node is its own `ray start` with its own temp dir, started in a new session so its daemons share
-one process group; workers (children of the raylet, in groups of their own) are found through a tag in
-their environment. Nothing here runs `ray stop`, which would kill every Ray process on the host.
+Each node is its own blocking `ray start` with its own temp dir and loopback address, in a new session;
+SIGTERM to it stops the node, and any process left over (workers sit in process groups of their own)
+is found through a tag in its environment. Nothing here runs `ray stop`, which would kill every Ray
+process on the host.
 
 Every process (nodes, workers, this driver) gets the same `RAY_ENV`: token authentication off (Ray 2.60
 turns it on by default, and the parts must agree), no usage stats, and a fast health check so a killed
@@ -37,11 +38,15 @@ RAY_ENV = {
     "RAY_health_check_failure_threshold": "2",
 }
 """The environment every Ray process of the tests shares (set in this process by tests/conftest.py)."""
+HEAD_IP = "127.0.0.2"
+"""Where the head node listens. Ray rewrites 127.0.0.1 (and `localhost`) to the machine's outward
+address, which these tests must not use; other loopback addresses it keeps as they are. Further
+nodes take 127.0.0.3, 127.0.0.4, ..."""
 
 
-def _free_port() -> int:
+def _free_port(ip: str) -> int:
     with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
+        probe.bind((ip, 0))
         return int(probe.getsockname()[1])
 
 
@@ -55,45 +60,45 @@ def _alive(pid: int) -> bool:
 
 
 class RayNode:
-    """One `ray start` node: the head, or a node joining the head at `port`."""
+    """One blocking `ray start` node: the head, or a node joining the head at `head`."""
 
     def __init__(
-        self, name: str, temp_dir: Path, port: int, *, head: bool, num_cpus: int = 2
+        self, name: str, ip: str, temp_dir: Path, port: int, *, head: str | None, num_cpus: int
     ) -> None:
-        self.name = name
+        self.name, self.ip = name, ip
         self.tag = f"baton-test-{name}-{os.getpid()}-{time.time_ns()}"
         command = [
             str(RAY_BIN),
             "start",
-            "--node-ip-address=127.0.0.1",
+            "--block",
+            f"--node-ip-address={ip}",
             f"--num-cpus={num_cpus}",
             f"--temp-dir={temp_dir}",
             "--object-store-memory=80000000",
             "--disable-usage-stats",
             f"--resources={json.dumps({f'node_{name}': 100})}",
         ]
-        if head:
+        if head is None:
             command += ["--head", f"--port={port}", "--include-dashboard=false"]
         else:
-            command += [f"--address=127.0.0.1:{port}"]
+            command += [f"--address={head}"]
         env = {**os.environ, **RAY_ENV, "RAY_NODE_TAG": self.tag, "PYTHONPATH": str(ROOT)}
-        started = subprocess.run(
+        self.process = subprocess.Popen(
             command,
             env=env,
             start_new_session=True,
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
-        if started.returncode != 0:
-            self.stop()
-            raise RuntimeError(
-                f"`ray start` for node {name} failed:\n{started.stdout}{started.stderr}"
-            )
-        logs = temp_dir / "session_latest" / "logs"
-        self.raylet_pid = _pid_from_log(logs / "raylet.out")
-        self.node_id = _node_id(logs / "raylet.out")
+        raylet = temp_dir / "session_latest" / "logs" / "raylet.out"
+        deadline = time.monotonic() + 120
+        while not (raylet.exists() and "Raylet of id" in raylet.read_text(errors="replace")):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"`ray start` for node {name} did not come up: {command}")
+            time.sleep(0.1)
+        self.raylet_pid = _pid_from_log(raylet)
+        self.node_id = _node_id(raylet)
 
     def pids(self) -> set[int]:
         """Every live process of this node: its daemons and workers carry the node's tag."""
@@ -115,16 +120,21 @@ class RayNode:
         os.kill(self.raylet_pid, signal.SIGKILL)
 
     def stop(self, timeout: float = 10.0) -> set[int]:
-        """SIGTERM every process of the node (SIGKILL after `timeout`); return what is left."""
+        """SIGTERM the blocking `ray start` (it stops its node), then end what is left; return that."""
+        with contextlib.suppress(ProcessLookupError):
+            self.process.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=timeout / 2)
         for sig in (signal.SIGTERM, signal.SIGKILL):
             for pid in self.pids():
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, sig)
-            deadline = time.monotonic() + timeout
+            deadline = time.monotonic() + timeout / 4
             while self.pids() and time.monotonic() < deadline:
                 time.sleep(0.1)
-            if not self.pids():
-                break
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
         return self.pids()
 
 
@@ -147,8 +157,8 @@ class RayCluster:
 
     def __init__(self, nodes: int = 1, num_cpus: int = 2) -> None:
         self._base = Path(tempfile.mkdtemp(prefix="baton-ray-"))
-        self.port = _free_port()
-        self.address = f"127.0.0.1:{self.port}"
+        self.port = _free_port(HEAD_IP)
+        self.address = f"{HEAD_IP}:{self.port}"
         self._count, self._num_cpus = nodes, num_cpus
         self.nodes: list[RayNode] = []
 
@@ -159,9 +169,10 @@ class RayCluster:
                 self.nodes.append(
                     RayNode(
                         name,
+                        f"127.0.0.{2 + index}",
                         self._base / name,
                         self.port,
-                        head=index == 0,
+                        head=None if index == 0 else self.address,
                         num_cpus=self._num_cpus,
                     )
                 )
@@ -177,7 +188,7 @@ class RayCluster:
 
         if ray.is_initialized():
             ray.shutdown()
-        ray.init(address=self.address, _node_ip_address="127.0.0.1", log_to_driver=False)
+        ray.init(address=self.address, _node_ip_address=HEAD_IP, log_to_driver=False)
 
     def backend(self, **options: Any) -> Any:
         """A `RayBackend` on this cluster (connecting again if another cluster took over)."""

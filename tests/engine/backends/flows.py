@@ -187,3 +187,28 @@ async def keys(number: int, ctx: WorkflowContext[None, tuple[str, str | None]]) 
 def idempotency() -> Workflow:
     """One executor that yields its invocation's idempotency key, from ctx and from anywhere."""
     return WorkflowBuilder(start_executor=keys, name="keys").build()
+
+
+def _placed(name: str) -> Executor:
+    @executor(id=name)
+    async def placed(seconds: float, ctx: WorkflowContext[None, tuple[str, str]]) -> None:
+        import ray  # only on a Ray worker
+
+        await asyncio.sleep(seconds)
+        await ctx.yield_output((name, ray.get_runtime_context().get_node_id()))
+
+    return placed
+
+
+@executor(id="spread")
+async def spread(seconds: float, ctx: WorkflowContext[float]) -> None:
+    await ctx.send_message(seconds)
+
+
+def placement(width: int = 6) -> Workflow:
+    """spread -> fan-out to `width` executors that sleep, then yield the Ray node they ran on."""
+    return (
+        WorkflowBuilder(start_executor=spread, name="placement")
+        .add_fan_out_edges(spread, [_placed(f"p{i}") for i in range(width)])
+        .build()
+    )

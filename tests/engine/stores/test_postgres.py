@@ -53,10 +53,13 @@ async def test_schema_and_table_prefix_keep_stores_in_one_database_apart(
     assert tables == [
         ("public", "baton_blobs"),
         ("public", "baton_checkpoints"),
+        ("public", "baton_runs"),
         ("public", "other_blobs"),
         ("public", "other_checkpoints"),
+        ("public", "other_runs"),
         ("tenant a", "baton_blobs"),
         ("tenant a", "baton_checkpoints"),
+        ("tenant a", "baton_runs"),
     ]
 
 
