@@ -7,7 +7,8 @@ stops.
 
 The table has a row per workload; durable workloads (those with a `PLAIN_ENGINE` variant) get a second
 table with their checkpoint cost: checkpointed engine / plain engine, and the added ms per superstep.
-Agent workloads (those with `turns`) get one more with the engine's overhead per agent turn.
+Backend workloads (those with a `backend`) get one comparing that backend with the default, and agent
+workloads (those with `turns`) one more with the engine's overhead per agent turn.
 """
 
 from __future__ import annotations
@@ -179,6 +180,19 @@ DURABLE_CAPTION = (
     "Checkpoint cost: each durable workload's engine run (checkpointed) against the same workflow "
     "run without a store (plain engine), timed in the same interleaved rounds."
 )
+BACKEND_COLUMNS = (
+    "workload",
+    "backend",
+    "supersteps",
+    "default backend median",
+    "this backend median",
+    "this / default",
+    "added ms / superstep",
+)
+BACKEND_CAPTION = (
+    "Backends: each backend workload run on its backend against the same workflow on the default "
+    "backend (in the event loop), timed in the same interleaved rounds."
+)
 AGENT_COLUMNS = (
     "workload",
     "agent turns",
@@ -223,7 +237,23 @@ def _durable_rows(summaries: Sequence[Summary]) -> list[list[str]]:
             s.verdict(),
         ]
         for s in summaries
-        if PLAIN_ENGINE in s.times
+        if PLAIN_ENGINE in s.times and s.workload.backend is None
+    ]
+
+
+def _backend_rows(summaries: Sequence[Summary]) -> list[list[str]]:
+    return [
+        [
+            s.workload.name,
+            s.workload.backend or "",
+            str(s.workload.supersteps or "—"),
+            _ms(s.median_ms(PLAIN_ENGINE)),
+            _ms(s.median_ms(ENGINE)),
+            _ratio(s.ratio(PLAIN_ENGINE)),
+            _ms_per_superstep(s.added_ms_per_superstep()),
+        ]
+        for s in summaries
+        if s.workload.backend is not None
     ]
 
 
@@ -271,6 +301,12 @@ def _notes(summaries: Sequence[Summary]) -> list[str]:
             "engine is the same built workflow without a checkpoint store; added ms / superstep = "
             "(checkpointed median - plain median) / supersteps."
         )
+    if any(s.workload.backend for s in summaries):
+        notes.append(
+            "backend workloads: the default backend column is the same built workflow run in the "
+            "event loop; added ms / superstep = (backend median - default median) / supersteps, the "
+            "dispatch cost (for Ray: encoding, a task round trip, decoding) less any parallelism won."
+        )
     if any(s.workload.turns for s in summaries):
         notes.append(
             "agent workloads (handoff_*): their floor is not benchmarks/floor.py but a plain loop "
@@ -290,6 +326,9 @@ def render(summaries: Sequence[Summary], *, rounds: int, warmup: int, markdown: 
     durable = _durable_rows(summaries)
     if durable:
         lines += ["", DURABLE_CAPTION, "", *table(DURABLE_COLUMNS, durable)]
+    backend = _backend_rows(summaries)
+    if backend:
+        lines += ["", BACKEND_CAPTION, "", *table(BACKEND_COLUMNS, backend)]
     agent = _agent_rows(summaries)
     if agent:
         lines += ["", AGENT_CAPTION, "", *table(AGENT_COLUMNS, agent)]

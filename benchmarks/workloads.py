@@ -16,6 +16,7 @@ against the engine itself in the same interleaved rounds.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import shutil
 import tempfile
 import weakref
@@ -38,6 +39,7 @@ from engine import (
     WorkflowContext,
     handler,
 )
+from engine.backends import Backend, LocalBackend
 
 __all__ = [
     "ENGINE",
@@ -81,6 +83,8 @@ class Workload:
     """A durable workload's budget for (engine median - `PLAIN_ENGINE` median) / `supersteps`, in ms."""
     turns: int | None = None
     """Agent turns (model calls) per run, given for agent workloads (their cost is reported per turn)."""
+    backend: str | None = None
+    """For a backend workload: the backend its engine variant runs on (`PLAIN_ENGINE`: the default)."""
 
 
 # --- engine executors ------------------------------------------------------------------------------
@@ -130,6 +134,21 @@ class Worker(Executor):
         await ctx.send_message(n + self.index)
 
 
+class Burn(Executor):
+    """Does `rounds` SHA-256 rounds of CPU work (holding the event loop), then sends its index."""
+
+    def __init__(self, id: str, index: int, rounds: int) -> None:  # noqa: A002 - the engine's name
+        super().__init__(id)
+        self.index, self.rounds = index, rounds
+
+    @handler
+    async def on_int(self, n: int, ctx: WorkflowContext[int]) -> None:
+        digest = str(n).encode()
+        for _ in range(self.rounds):
+            digest = hashlib.sha256(digest).digest()
+        await ctx.send_message(n + self.index)
+
+
 class Sum(Executor):
     """Yields the sum of the fan-in's list."""
 
@@ -138,9 +157,9 @@ class Sum(Executor):
         await ctx.yield_output(sum(values))
 
 
-def _engine_thunk(workflow: Workflow, message: int) -> Thunk:
+def _engine_thunk(workflow: Workflow, message: int, backend: Backend | None = None) -> Thunk:
     async def call() -> list[Any]:
-        result = await workflow.run(message)
+        result = await workflow.run(message, backend=backend)
         return list(result.outputs)
 
     return call
@@ -191,10 +210,15 @@ def build_chain(length: int, *, max_supersteps: int = 1000) -> Workflow:
     return WorkflowBuilder(nodes[0], max_supersteps=max_supersteps).add_chain(nodes).build()
 
 
-def build_fan(width: int) -> Workflow:
-    """``start -> fan-out(w0..w{width-1}) -> fan-in -> sum``; worker i adds i."""
+def build_fan(width: int, burn_rounds: int = 0) -> Workflow:
+    """``start -> fan-out(w0..w{width-1}) -> fan-in -> sum``; worker i adds i.
+
+    With `burn_rounds`, each worker first does that many SHA-256 rounds of CPU work.
+    """
     start, sink = Forward("start"), Sum("sum")
-    workers = [Worker(f"w{i}", i) for i in range(width)]
+    workers: list[Executor] = [
+        Burn(f"w{i}", i, burn_rounds) if burn_rounds else Worker(f"w{i}", i) for i in range(width)
+    ]
     return (
         WorkflowBuilder(start)
         .add_fan_out_edges(start, workers)
@@ -412,6 +436,38 @@ def _handoff(handoffs: int) -> Workload:
     )
 
 
+def _ray_backend() -> Backend:
+    """A Ray started in this process on first use (a local cluster of this machine's cores)."""
+    from engine.backends import RayBackend
+
+    return RayBackend()
+
+
+def _on_backend(
+    name: str,
+    backend: str,
+    description: str,
+    build: Callable[[], Workflow],
+    make_backend: Callable[[], Backend],
+    *,
+    supersteps: int,
+    expected: Any,
+) -> Workload:
+    def setup() -> dict[str, Thunk]:
+        workflow = build()
+        return {
+            PLAIN_ENGINE: _engine_thunk(workflow, 0 if "chain" in name else 1),
+            ENGINE: _engine_thunk(workflow, 0 if "chain" in name else 1, make_backend()),
+        }
+
+    return Workload(
+        name, description, setup, expected=expected, supersteps=supersteps, backend=backend
+    )
+
+
+BURN_ROUNDS = 30_000
+"""SHA-256 rounds per worker of `fan_8_cpu`: about 20 ms of CPU on this project's machine."""
+
 WORKLOADS: tuple[Workload, ...] = (
     _chain(1000),
     _chain(100),
@@ -423,5 +479,33 @@ WORKLOADS: tuple[Workload, ...] = (
     _checkpointed_chain(1000, "memory"),
     _checkpointed_chain(1000, "sqlite"),
     _handoff(200),
+    _on_backend(
+        "chain_100_validating",
+        "LocalBackend(validate=True)",
+        "chain_100 with every invocation and result round-tripped through the wire codec",
+        lambda: build_chain(100),
+        lambda: LocalBackend(validate=True),
+        supersteps=100,
+        expected=[100],
+    ),
+    _on_backend(
+        "chain_100_ray",
+        "RayBackend()",
+        "chain_100 with each superstep's one invocation a Ray task on a local Ray",
+        lambda: build_chain(100),
+        _ray_backend,
+        supersteps=100,
+        expected=[100],
+    ),
+    _on_backend(
+        "fan_8_cpu_ray",
+        "RayBackend()",
+        "start -> fan-out to 8 workers each doing ~20 ms of CPU work -> fan-in -> sum, on a "
+        "local Ray (in the event loop the workers run one after another)",
+        lambda: build_fan(8, BURN_ROUNDS),
+        _ray_backend,
+        supersteps=3,
+        expected=[8 + 28],
+    ),
 )
 """Every workload, in table order."""

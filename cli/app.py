@@ -38,6 +38,7 @@ from cli.target import Target, build_target, load_target
 from cli.worker import worker
 from engine import RequestInfoEvent, ResponseError, Workflow, WorkflowValidationError
 from engine.analysis import analyze
+from engine.stores.base import LeasingStore
 from executors import ChatClient, OpenAIChatClient
 
 __all__ = ["app", "main"]
@@ -210,12 +211,19 @@ def run(
     max_supersteps: MaxSuperstepsOption = None,
     run_id: Annotated[str | None, typer.Option(help="The run's id (default: a fresh one).")] = None,
     show_progress: ProgressOption = True,
+    submit: Annotated[
+        bool,
+        typer.Option(
+            "--submit", help="Save the run in the --store for a worker (`baton worker`) to drive."
+        ),
+    ] = False,
 ) -> None:
     """Run a workflow, answering its requests for input on the terminal.
 
     TARGET names a Workflow, a WorkflowBuilder, an orchestration builder, or a zero-argument
     function returning one. With --store the run is durable: a paused or interrupted run
-    continues with `baton runs resume`.
+    continues with `baton runs resume`. With --submit (and a PostgreSQL --store) the run is only
+    saved, for a worker to claim and drive.
     """
     with reporting(debug=settings_of(ctx).debug):
         loaded = load_target(target)
@@ -226,8 +234,23 @@ def run(
             if message is None:
                 raise CliError("no MESSAGE: give it after TARGET, or as the first line on stdin.")
         value = parse_input(start.input_types, message)
+        if submit:
+            if store is None:
+                raise CliError("--submit saves the run for a worker: give --store postgresql://...")
+            asyncio.run(_submit(workflow, value, store, run_id))
+            return
         view = make_view(stream, json_events, show_progress)
         asyncio.run(_run(loaded, workflow, value, view, store, max_supersteps, run_id))
+
+
+async def _submit(workflow: Workflow, value: object, store_url: str, run_id: str | None) -> None:
+    async with open_store(store_url) as store:
+        if not isinstance(store, LeasingStore):
+            raise CliError(
+                f"--submit needs a PostgreSQL --store that workers share, got {redact(store_url)}"
+            )
+        submitted = await workflow.submit(value, store=store, run_id=run_id)
+    typer.echo(f"run {submitted} submitted; `baton worker` drives it")
 
 
 async def _run(

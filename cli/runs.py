@@ -149,10 +149,19 @@ def resume(
     json_events: JsonOption = False,
     max_supersteps: MaxSuperstepsOption = None,
     show_progress: ProgressOption = True,
+    submit: Annotated[
+        bool,
+        typer.Option(
+            "--submit",
+            help="Queue the answers for a worker (`baton worker`) instead of driving the run here.",
+        ),
+    ] = False,
 ) -> None:
     """Continue a durable run from its latest checkpoint, answering its pending requests.
 
-    Answers come from --answer, else they are asked for on the terminal (one line each).
+    Answers come from --answer, else they are asked for on the terminal (one line each). On a
+    PostgreSQL store the run is leased while it runs here; with --submit the checked answers are
+    queued and a worker continues the run.
     """
     with reporting(debug=settings_of(ctx).debug):
         given = dict(_split_answer(item) for item in answer or [])
@@ -173,6 +182,12 @@ def resume(
                         f"run {run_id} is waiting for answers to {ids}; pass --answer "
                         "REQUEST_ID=VALUE (or answer on stdin)."
                     )
+                if submit:
+                    if not first:
+                        raise CliError(f"run {run_id} waits for no answers; nothing to submit.")
+                    await workflow.submit_answers(run_id, first, store=opened)
+                    typer.echo(f"answers for run {run_id} queued; a worker will continue it")
+                    return
                 await drive(run, run.resume(first, stream=view.stream), answerer, view)
                 paused_notice(run, target, url)
 

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from benchmarks import handoff
-from benchmarks.harness import AGENT_CAPTION, DURABLE_CAPTION, Summary, render
+from benchmarks.harness import AGENT_CAPTION, BACKEND_CAPTION, DURABLE_CAPTION, Summary, render
 from benchmarks.workloads import (
     ENGINE,
     FLOOR,
@@ -24,6 +24,7 @@ from benchmarks.workloads import (
 from orchestrations import HandoffAgentExecutor, HandoffSentEvent
 
 DURABLE = ["chain_1000_ckpt_memory", "chain_1000_ckpt_sqlite"]
+BACKENDS = ["chain_100_validating", "chain_100_ray", "fan_8_cpu_ray"]
 
 
 def _run_benchmarks(*options: str) -> str:
@@ -52,7 +53,7 @@ def _table_names(markdown: str) -> list[list[str]]:
 
 
 def test_benchmark_harness_runs_every_workload_once() -> None:
-    main, durable, agent = _table_names(_run_benchmarks())
+    main, durable, backends, agent = _table_names(_run_benchmarks())
     assert main == [
         "chain_1000",
         "chain_100",
@@ -63,8 +64,10 @@ def test_benchmark_harness_runs_every_workload_once() -> None:
         "build_chain_1000",
         *DURABLE,
         "handoff_200",
+        *BACKENDS,
     ]
     assert durable == DURABLE
+    assert backends == BACKENDS
     assert agent == ["handoff_200"]
 
 
@@ -80,6 +83,23 @@ def test_only_selects_workloads_and_the_durable_and_agent_tables_follow_them() -
     output = _run_benchmarks("--only", "handoff_200")
     assert _table_names(output) == [["handoff_200"], ["handoff_200"]]
     assert AGENT_CAPTION in output
+    output = _run_benchmarks("--only", "chain_100_validating")
+    assert _table_names(output) == [["chain_100_validating"], ["chain_100_validating"]]
+    assert BACKEND_CAPTION in output
+    assert DURABLE_CAPTION not in output
+
+
+def test_backend_table_reports_ratio_to_the_default_backend_and_added_ms_per_superstep() -> None:
+    by_name = {w.name: w for w in WORKLOADS}
+    ray = Summary(by_name["chain_100_ray"], {PLAIN_ENGINE: [0.002], ENGINE: [0.302]})
+    output = render([ray], rounds=1, warmup=0, markdown=True)
+    assert "| chain_100_ray | RayBackend() | 100 | 2.00 | 302 | 151.00x | 3.000 |" in output
+
+
+async def test_backend_workloads_compute_the_same_on_both_backends() -> None:
+    (workload,) = [w for w in WORKLOADS if w.name == "chain_100_validating"]
+    thunks = workload.setup()
+    assert await thunks[PLAIN_ENGINE]() == await thunks[ENGINE]() == workload.expected
 
 
 @pytest.mark.parametrize("open_store", [memory_store, SqliteFiles()], ids=["memory", "sqlite"])
@@ -109,7 +129,7 @@ async def test_sqlite_files_open_a_new_file_per_run_and_close_it() -> None:
 
 
 async def test_durable_workloads_count_the_supersteps_their_chain_runs() -> None:
-    durable = [w for w in WORKLOADS if w.supersteps is not None]
+    durable = [w for w in WORKLOADS if w.supersteps is not None and w.backend is None]
     assert [w.name for w in durable] == DURABLE
     for workload in durable:
         assert workload.supersteps is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -18,11 +19,17 @@ def test_readme_has_examples() -> None:
 
 
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
-def test_readme_example_runs(index: int, tmp_path: Path) -> None:
-    # Each block runs in its own interpreter, exactly as a reader would paste it.
+def test_readme_example_runs(index: int, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    # Each block runs in its own interpreter, exactly as a reader would paste it; a block that
+    # reads BATON_POSTGRES_DSN gets a fresh database on the test session's PostgreSQL server.
     script = tmp_path / f"example_{index}.py"
     script.write_text(BLOCKS[index])
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    env = dict(os.environ)
+    if "BATON_POSTGRES_DSN" in BLOCKS[index]:
+        env["BATON_POSTGRES_DSN"] = request.getfixturevalue("postgres_dsn")
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, env=env
+    )
     assert done.returncode == 0, f"README example {index} failed:\n{BLOCKS[index]}\n{done.stderr}"
 
 

@@ -13,6 +13,7 @@ workers: an installed package, or a ``runtime_env`` (``working_dir``, ``py_modul
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -93,10 +94,19 @@ class RayBackend:
         self._refs: dict[int, tuple[object, Any]] = {}
 
     def connect(self) -> None:
-        """Join (or start) the Ray cluster unless this process is connected already."""
+        """Join (or start) the Ray cluster unless this process is connected already.
+
+        A Ray this backend starts itself (no `address`) serves this machine only, so it listens on
+        a loopback address and starts no dashboard; `init_options` override both.
+        """
         if ray.is_initialized():
             return
-        options: dict[str, Any] = {"log_to_driver": False, **self.init_options}
+        options: dict[str, Any] = {"log_to_driver": False}
+        if self.address is None:
+            options["include_dashboard"] = False
+            if sys.platform == "linux":  # Ray turns 127.0.0.1 into the outward address; .2 it keeps
+                options["_node_ip_address"] = "127.0.0.2"
+        options.update(self.init_options)
         if self.runtime_env is not None:
             options.setdefault("runtime_env", self.runtime_env)
         ray.init(address=self.address, **options)

@@ -35,6 +35,14 @@ def json_lines(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines()]
 
 
+def postgres_url(dsn: str) -> str:
+    fields = dict(item.split("=", 1) for item in dsn.split())
+    return (
+        f"postgresql://{fields['user']}@{fields['host']}:{fields['port']}/{fields['dbname']}"
+        "?connect_timeout=10"
+    )
+
+
 def sqlite_url(path: Path) -> str:
     return "sqlite:///" + str(path)  # an absolute path: four slashes
 

@@ -19,17 +19,10 @@ from cli.progress import describe_progress, progress
 from cli.stored import plain
 from engine import BatonWarning
 from tests.cli.apps import Step, build_slow, doubling
+from tests.cli.support import postgres_url
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def postgres_url(dsn: str) -> str:
-    fields = dict(item.split("=", 1) for item in dsn.split())
-    return (
-        f"postgresql://{fields['user']}@{fields['host']}:{fields['port']}/{fields['dbname']}"
-        "?connect_timeout=10"
-    )
 
 
 def test_a_durable_run_on_postgresql_pauses_lists_and_resumes(postgres_dsn: str) -> None:
