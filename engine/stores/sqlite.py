@@ -13,6 +13,7 @@ import contextlib
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
@@ -59,6 +60,25 @@ CREATE TABLE IF NOT EXISTS blobs (
 """
 
 
+def _set_up(connection: sqlite3.Connection, attempts: int = 100) -> None:
+    """Switch a new connection to WAL and create the schema, retrying while another process does.
+
+    Two processes opening one new file at once can get "database is locked" from the journal-mode
+    switch at once, without SQLite's busy timeout being applied (the switch needs the file to
+    itself); it succeeds once the other process is through, so wait and try again.
+    """
+    for attempt in range(attempts):
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.executescript(_SCHEMA)
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
+
+
 class SqliteCheckpointStore:
     """A checkpoint store in one SQLite file (created with its directory when missing)."""
 
@@ -71,9 +91,11 @@ class SqliteCheckpointStore:
         self._connection = sqlite3.connect(
             self.path, timeout=30, isolation_level=None, check_same_thread=False
         )
-        self._connection.execute("PRAGMA journal_mode=WAL")
-        self._connection.execute("PRAGMA synchronous=NORMAL")
-        self._connection.executescript(_SCHEMA)
+        try:
+            _set_up(self._connection)
+        except BaseException:
+            self._connection.close()
+            raise
 
     def close(self) -> None:
         """Close the connection (the store is unusable afterwards)."""
