@@ -95,7 +95,8 @@ class Worker:
         """Claim one runnable run and drive it until it rests; `None` when there was nothing to claim.
 
         A run that fails is reported in the returned result (status `failed`), not raised: the worker
-        goes on with the next run.
+        goes on with the next run. A run interrupted by anything else (the database went away) is
+        logged and left to its lease, and `None` is returned, so a serving worker pauses first.
         """
         if self._stopping.is_set():
             return None
@@ -109,6 +110,9 @@ class Worker:
         self._current = run
         try:
             return await self._drive(run, claim)
+        except Exception as error:  # e.g. the database went away: the lease lapses or was released
+            logger.warning("run_interrupted", run_id=claim.run_id, error=repr(error))
+            return None
         finally:
             self._current = None
 

@@ -43,6 +43,16 @@ ResultT = TypeVar("ResultT")
 Connection = psycopg.AsyncConnection[tuple[Any, ...]]
 
 _CREATE: list[LiteralString] = [
+    # In the order `save` takes locks (runs, then blobs, then checkpoints), so creating a missing
+    # index while another coordinator saves waits for it instead of deadlocking with it.
+    *CREATE_RUNS,
+    """CREATE TABLE IF NOT EXISTS {blobs} (
+        run_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        body TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        PRIMARY KEY (run_id, key)
+    )""",
     """CREATE TABLE IF NOT EXISTS {checkpoints} (
         seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
         checkpoint_id TEXT NOT NULL UNIQUE,
@@ -56,15 +66,10 @@ _CREATE: list[LiteralString] = [
         digest TEXT NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS {by_run} ON {checkpoints} (run_id, seq)",
-    *CREATE_RUNS,
-    """CREATE TABLE IF NOT EXISTS {blobs} (
-        run_id TEXT NOT NULL,
-        key TEXT NOT NULL,
-        body TEXT NOT NULL,
-        digest TEXT NOT NULL,
-        PRIMARY KEY (run_id, key)
-    )""",
 ]
+_RELATIONS = ("checkpoints", "blobs", "by_run", "runs", "runs_by_state")
+"""The names in `_names` that `_CREATE` makes (tables and indexes)."""
+_INDEXES = ("by_run", "runs_by_state")
 
 
 class PostgresCheckpointStore:
@@ -212,12 +217,16 @@ class PostgresCheckpointStore:
         return connection
 
     async def _create_tables(self, connection: Connection) -> None:
-        """Create the schema, tables and index if missing.
+        """Create the schema, tables and indexes if missing.
 
-        ``IF NOT EXISTS`` alone is not enough when several processes start at once: two concurrent
-        ``CREATE TABLE`` can still collide on the catalog. A transaction-scoped advisory lock, keyed
-        by the tables' names, makes them take turns.
+        When they all exist nothing is run: even ``CREATE INDEX IF NOT EXISTS`` locks its table, which
+        would make every store that opens wait for (or deadlock with) coordinators saving. When some
+        are missing, ``IF NOT EXISTS`` alone is not enough when several processes start at once: two
+        concurrent ``CREATE TABLE`` can still collide on the catalog. A transaction-scoped advisory
+        lock, keyed by the tables' names, makes them take turns.
         """
+        if await self._tables_exist(connection):
+            return
         name = f"baton-checkpoints:{self.schema or ''}:{self.table_prefix}"
         key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
         async with connection.transaction():
@@ -227,6 +236,18 @@ class PostgresCheckpointStore:
                 await connection.execute(create_schema.format(sql.Identifier(self.schema)))
             for statement in _CREATE:
                 await connection.execute(self._sql(statement))
+
+    async def _tables_exist(self, connection: Connection) -> bool:
+        names = [self._names[key].as_string(connection) for key in _RELATIONS]
+        if self.schema:  # table names carry their schema already; index names do not
+            schema = sql.Identifier(self.schema).as_string(connection)
+            names = [
+                f"{schema}.{name}" if key in _INDEXES else name
+                for key, name in zip(_RELATIONS, names, strict=True)
+            ]
+        query = "SELECT count(to_regclass(name)) FROM unnest(%s::text[]) AS name"
+        row = await (await connection.execute(query, (names,))).fetchone()
+        return row is not None and row[0] == len(names)
 
     async def save(self, checkpoint: Checkpoint) -> None:
         """Write the checkpoint and its new blobs in one transaction (blobs replace same-key ones).

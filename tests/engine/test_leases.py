@@ -214,3 +214,19 @@ async def test_release_records_each_outcome(
         await a.acquire("o", workflow_name="w", signature="sig")
         await a.release("o", outcome)
         assert await lease_row(postgres_dsn, "o") == (outcome.value, None)
+
+
+async def test_a_superstep_longer_than_the_lease_keeps_it_through_the_heartbeat(
+    postgres_dsn: str, gate: asyncio.Event
+) -> None:
+    async with (
+        PostgresCheckpointStore(postgres_dsn, owner="slow", lease_seconds=0.6) as slow,
+        PostgresCheckpointStore(postgres_dsn, owner="eager", lease_seconds=0.6) as eager,
+    ):
+        task = asyncio.create_task(worker_flows.steps.run(1, checkpoint_store=slow, run_id="long"))
+        await asyncio.sleep(1.5)  # superstep 1 waits at the gate for 2.5 leases
+        with pytest.raises(RunLeasedError, match="driven by `slow`"):
+            await worker_flows.steps.resume("long", store=eager)
+        gate.set()
+        assert (await task).outputs == EVERY_STEP
+    assert await lease_row(postgres_dsn, "long") == ("done", None)
