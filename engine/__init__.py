@@ -52,7 +52,7 @@ from engine.events import (
 )
 from engine.executor import Executor, handler
 from engine.function_executor import FunctionExecutor, executor
-from engine.invoke import current_idempotency_key
+from engine.invoke import current_idempotency_key, idempotency_scope
 from engine.requests import RequestResponse, response_handler
 from engine.run import Run, RunResult
 from engine.serialization import TypeRegistry, register_type
@@ -122,6 +122,7 @@ __all__ = [
     "current_idempotency_key",
     "executor",
     "handler",
+    "idempotency_scope",
     "register_type",
     "response_handler",
 ]

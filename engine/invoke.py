@@ -2,13 +2,17 @@
 
 The runner calls `invoke_handlers` for an executor running in the event loop; a backend's worker calls
 the same function on its own copy of the executor, so dispatch, events and error messages are the same
-wherever an executor runs. The idempotency key of the invocation (``run_id:superstep:executor_id``) is
-available to the handler and to anything it calls (an agent's tools) through `current_idempotency_key`.
+wherever an executor runs. The idempotency key of an invocation (``run_id:superstep:executor_id``) is
+``ctx.idempotency_key`` in the handler; code the handler calls without passing it (an agent's tools)
+reads it with `current_idempotency_key` inside an `idempotency_scope`, which every agent turn opens.
+The scope is not opened for every invocation: setting a context variable costs about as much as the
+rest of an invocation's bookkeeping, on the runner's hottest path.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -26,23 +30,31 @@ from engine.requests import RequestResponse
 from engine.state import Delivery
 from engine.typecheck import type_name
 
-__all__ = ["current_idempotency_key", "invoke_handlers"]
+__all__ = ["current_idempotency_key", "idempotency_scope", "invoke_handlers"]
 
 Emit = Callable[[WorkflowEvent], None]
 
-_CURRENT: ContextVar[WorkflowContext[Any, Any] | None] = ContextVar(
-    "baton_invocation", default=None
-)
+_CURRENT: ContextVar[str | None] = ContextVar("baton_idempotency_key", default=None)
 
 
 def current_idempotency_key() -> str | None:
-    """The idempotency key of the invocation running now (`None` outside a handler).
+    """The idempotency key of the invocation whose `idempotency_scope` is open (else `None`).
 
-    A tool or client called from a handler uses it to deduplicate a side effect that a retried
-    invocation (a lost worker, a resumed superstep) would otherwise repeat.
+    A tool an agent calls uses it to deduplicate a side effect that a retried invocation (a lost
+    worker, a resumed superstep) would otherwise repeat.
     """
-    ctx = _CURRENT.get()
-    return None if ctx is None else ctx.idempotency_key
+    return _CURRENT.get()
+
+
+@contextmanager
+def idempotency_scope(ctx: WorkflowContext[Any, Any]) -> Iterator[str]:
+    """Make `ctx`'s idempotency key what `current_idempotency_key()` returns within the block."""
+    key = ctx.idempotency_key
+    token = _CURRENT.set(key)
+    try:
+        yield key
+    finally:
+        _CURRENT.reset(token)
 
 
 async def invoke_handlers(
@@ -57,35 +69,31 @@ async def invoke_handlers(
     this happens only for a payload routing could not see, such as a response to a removed request).
     """
     executor_id, step = ctx.executor_id, ctx.superstep
-    token = _CURRENT.set(ctx)
-    try:
-        for delivery in deliveries:
-            payload = delivery.payload
-            spec = delivery.handler or executor.handlers.find(payload)
-            if spec is None and type(payload) is not RequestResponse:
-                reason = f"`{executor_id}` has no handler for `{type(payload).__name__}`"
-                emit(
-                    MessageDroppedEvent(
-                        delivery.source_id or "input", type_name(type(payload)), reason, executor_id
-                    )
+    for delivery in deliveries:
+        payload = delivery.payload
+        spec = delivery.handler or executor.handlers.find(payload)
+        if spec is None and type(payload) is not RequestResponse:
+            reason = f"`{executor_id}` has no handler for `{type(payload).__name__}`"
+            emit(
+                MessageDroppedEvent(
+                    delivery.source_id or "input", type_name(type(payload)), reason, executor_id
                 )
-                continue
-            emit(ExecutorInvokedEvent(executor_id, step))
-            try:
-                if spec is not None:
-                    await spec.func(executor, payload, ctx)
-                else:
-                    await executor.handle_response(payload, ctx)
-            except Exception as exc:
-                emit(ExecutorFailedEvent(executor_id, step, type(exc).__name__, str(exc)))
-                name = spec.name if spec is not None else "its response handler"
-                raise ExecutorFailedError(
-                    f"executor `{executor_id}` failed in superstep {step} while handling "
-                    f"`{type(payload).__name__}` with `{name}`: {type(exc).__name__}: {exc}",
-                    executor_id=executor_id,
-                    run_id=ctx.run_id,
-                    superstep=step,
-                ) from exc
-            emit(ExecutorCompletedEvent(executor_id, step))
-    finally:
-        _CURRENT.reset(token)
+            )
+            continue
+        emit(ExecutorInvokedEvent(executor_id, step))
+        try:
+            if spec is not None:
+                await spec.func(executor, payload, ctx)
+            else:
+                await executor.handle_response(payload, ctx)
+        except Exception as exc:
+            emit(ExecutorFailedEvent(executor_id, step, type(exc).__name__, str(exc)))
+            name = spec.name if spec is not None else "its response handler"
+            raise ExecutorFailedError(
+                f"executor `{executor_id}` failed in superstep {step} while handling "
+                f"`{type(payload).__name__}` with `{name}`: {type(exc).__name__}: {exc}",
+                executor_id=executor_id,
+                run_id=ctx.run_id,
+                superstep=step,
+            ) from exc
+        emit(ExecutorCompletedEvent(executor_id, step))

@@ -181,7 +181,8 @@ class Runner:
         if len(batches) == 1:  # a lone executor needs no task: await it directly
             ((target, deliveries),) = batches.items()
             ctx = self._context(target, self._emit)
-            await self._invoke(deliveries, ctx, self._emit)
+            if not (self._state.replay and self._replayed(ctx, self._emit)):
+                await invoke_handlers(self._executors[target], deliveries, ctx, self._emit)
             finished[target] = staged_writes(ctx)
             return
         order = _InvocationOrder(self._emit, len(batches))
@@ -191,7 +192,8 @@ class Runner:
             emit = order.emitter(position)
             try:
                 ctx = self._context(target, emit)
-                await self._invoke(deliveries, ctx, emit)
+                if not (self._state.replay and self._replayed(ctx, emit)):
+                    await invoke_handlers(self._executors[target], deliveries, ctx, emit)
                 results[position] = staged_writes(ctx)
             finally:
                 order.finish(position)
@@ -208,19 +210,18 @@ class Runner:
                 if writes is not None:
                     finished[target] = writes
 
-    async def _invoke(
-        self, deliveries: list[Delivery], ctx: WorkflowContext[Any, Any], emit: Emit
-    ) -> None:
+    def _replayed(self, ctx: WorkflowContext[Any, Any], emit: Emit) -> bool:
+        """Replay what `ctx`'s executor did before a sibling failed; `False` when it has no record."""
         executor_id = ctx.executor_id
         recorded = self._state.replay.get(executor_id)
-        if recorded is not None:  # it finished before a sibling failed: reuse, do not redo
-            replay_writes(ctx, recorded)
-            for output in recorded.outputs:
-                emit(OutputEvent(executor_id, output))
-            for request in recorded.requests:
-                emit(request)
-            return
-        await invoke_handlers(self._executors[executor_id], deliveries, ctx, emit)
+        if recorded is None:
+            return False
+        replay_writes(ctx, recorded)  # it finished before a sibling failed: reuse, do not redo
+        for output in recorded.outputs:
+            emit(OutputEvent(executor_id, output))
+        for request in recorded.requests:
+            emit(request)
+        return True
 
     async def _dispatch(
         self,
@@ -239,7 +240,7 @@ class Runner:
             if target in state.replay:
                 events: list[WorkflowEvent] = []
                 ctx = self._context(target, events.append)
-                await self._invoke(deliveries, ctx, events.append)
+                self._replayed(ctx, events.append)
                 replayed[target] = InvocationResult(target, staged_writes(ctx), tuple(events))
             else:
                 invocations.append(self._invocation(target, deliveries))

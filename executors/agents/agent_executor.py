@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
-from engine import Executor, UserEvent, WorkflowContext, handler
+from engine import Executor, UserEvent, WorkflowContext, handler, idempotency_scope
 from executors.agents.agent import Agent, ExtraTools
 from executors.agents.messages import ChatMessage
 from executors.agents.responses import AgentResponse, AgentResponseUpdate
@@ -173,10 +173,13 @@ async def run_agent_turn(
     When the run is streamed, each update of the turn is emitted as an `AgentRunUpdateEvent` tagged with
     the calling executor's id; otherwise the turn runs in one piece. Every executor that hosts an agent
     (here and in the orchestrations) goes through this one function, so streaming behaves the same in all.
+    The turn runs in the invocation's `idempotency_scope`: its tools can read
+    `engine.current_idempotency_key()` to deduplicate side effects of a retried invocation.
     """
-    if not ctx.is_streaming:
-        return await agent.run(conversation, extra_tools=extra_tools)
-    stream = agent.run_stream(conversation, extra_tools=extra_tools)
-    async for update in stream:
-        await ctx.add_event(AgentRunUpdateEvent(ctx.executor_id, update))
-    return stream.response
+    with idempotency_scope(ctx):
+        if not ctx.is_streaming:
+            return await agent.run(conversation, extra_tools=extra_tools)
+        stream = agent.run_stream(conversation, extra_tools=extra_tools)
+        async for update in stream:
+            await ctx.add_event(AgentRunUpdateEvent(ctx.executor_id, update))
+        return stream.response

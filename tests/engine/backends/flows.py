@@ -18,7 +18,7 @@ from engine import (
     handler,
     response_handler,
 )
-from engine.invoke import current_idempotency_key
+from engine.invoke import current_idempotency_key, idempotency_scope
 
 
 @dataclass(frozen=True)
@@ -180,8 +180,10 @@ def targeted() -> Workflow:
 
 
 @executor(id="keys")
-async def keys(number: int, ctx: WorkflowContext[None, tuple[str, str | None]]) -> None:
-    await ctx.yield_output((ctx.idempotency_key, current_idempotency_key()))
+async def keys(number: int, ctx: WorkflowContext[None, tuple[str, str | None, str | None]]) -> None:
+    outside = current_idempotency_key()  # no scope open: the handler has ctx.idempotency_key
+    with idempotency_scope(ctx):
+        await ctx.yield_output((ctx.idempotency_key, current_idempotency_key(), outside))
 
 
 def idempotency() -> Workflow:

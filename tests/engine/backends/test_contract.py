@@ -108,7 +108,7 @@ async def test_the_idempotency_key_names_run_superstep_and_executor(
     backend: Backend | None,
 ) -> None:
     result = await flows.idempotency().run(1, backend=backend, run_id="run-7")
-    assert result.outputs == (("run-7:1:keys", "run-7:1:keys"),)
+    assert result.outputs == (("run-7:1:keys", "run-7:1:keys", None),)
 
 
 async def test_a_failed_superstep_resumes_without_rerunning_the_finished_sibling(

@@ -13,6 +13,7 @@ from engine import (
     handler,
 )
 from engine.events import event_to_dict
+from engine.invoke import current_idempotency_key
 from executors import (
     Agent,
     AgentExecutor,
@@ -276,3 +277,25 @@ def test_agent_executor_declares_its_types_and_defaults_its_id() -> None:
     assert {str, ChatMessage, AgentExecutorRequest, AgentExecutorResponse} <= set(desk.input_types)
     with pytest.raises(TypeError, match="AgentExecutor needs an Agent, got str"):
         AgentExecutor("desk")  # type: ignore[arg-type]
+
+
+@tool
+def charge(amount: int) -> str:
+    """Charge the customer, once per invocation however often it is retried."""
+    return f"charged {amount} under {current_idempotency_key()}"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_an_agents_tools_see_the_invocations_idempotency_key(stream: bool) -> None:
+    client = ScriptedChatClient([ToolCall("charge", {"amount": 5}), "Done."])
+    desk = AgentExecutor(Agent(client, name="desk", instructions="Charge.", tools=[charge]))
+    workflow = WorkflowBuilder(start_executor=desk).add_edge(desk, last_words).build()
+    run = workflow.start("charge me", run_id="pay-1")
+    if stream:
+        [event async for event in run.stream()]
+    else:
+        await run.execute()
+    (request,) = client.requests[1:]  # the model's second call sees the tool's result
+    results = [c for m in request.messages for c in m.contents if c.type == "function_result"]
+    assert [r.result for r in results] == ["charged 5 under pay-1:1:desk"]
+    assert current_idempotency_key() is None  # the scope closed with the turn
