@@ -11,9 +11,8 @@ rest of an invocation's bookkeeping, on the runner's hottest path.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Iterable
+from contextvars import ContextVar, Token
 from typing import Any
 
 from engine.context import WorkflowContext
@@ -46,15 +45,25 @@ def current_idempotency_key() -> str | None:
     return _CURRENT.get()
 
 
-@contextmanager
-def idempotency_scope(ctx: WorkflowContext[Any, Any]) -> Iterator[str]:
-    """Make `ctx`'s idempotency key what `current_idempotency_key()` returns within the block."""
-    key = ctx.idempotency_key
-    token = _CURRENT.set(key)
-    try:
-        yield key
-    finally:
-        _CURRENT.reset(token)
+class idempotency_scope:  # noqa: N801 - used like a function: `with idempotency_scope(ctx):`
+    """Make `ctx`'s idempotency key what `current_idempotency_key()` returns within the block.
+
+    A class, not a generator context manager: every agent turn opens one.
+    """
+
+    __slots__ = ("_key", "_token")
+
+    def __init__(self, ctx: WorkflowContext[Any, Any]) -> None:
+        self._key = ctx.idempotency_key
+        self._token: Token[str | None] | None = None
+
+    def __enter__(self) -> str:
+        self._token = _CURRENT.set(self._key)
+        return self._key
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._token is not None:
+            _CURRENT.reset(self._token)
 
 
 async def invoke_handlers(
