@@ -383,7 +383,8 @@ class Run:
         """Stop after the superstep running now (its checkpoint is saved), leaving the rest pending.
 
         The segment then ends with status `running` and a warning event; a durable run is resumed
-        later from that checkpoint, on this machine or another (a worker does this on SIGTERM).
+        later from that checkpoint, on this machine or another (a worker does this on SIGTERM). The
+        request holds for this `Run` object's life: continue with a new one from `Workflow.reopen`.
         """
         self._runner.stop_requested = True
 
