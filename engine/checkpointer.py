@@ -32,6 +32,21 @@ __all__ = ["Checkpointer"]
 logger = get_logger(__name__)
 
 
+_OUTCOMES = {
+    RunStatus.FAILED: RunOutcome.FAILED,
+    RunStatus.IDLE_WITH_PENDING_REQUESTS: RunOutcome.PAUSED,
+    RunStatus.IDLE: RunOutcome.DONE,
+}
+"""Lease outcomes by where a run rests; a run still running (stopped between supersteps) is runnable."""
+
+
+def _resting_status(state: RunState) -> RunStatus:
+    """The run's status at a superstep boundary: its own while messages wait, else idle or paused."""
+    if state.pending:
+        return state.status
+    return RunStatus.IDLE_WITH_PENDING_REQUESTS if state.pending_requests else RunStatus.IDLE
+
+
 class Checkpointer:
     """Saves the checkpoints of one run lineage into `store`.
 
@@ -154,15 +169,8 @@ class Checkpointer:
         leasing = self._leasing
         if leasing is None or not leasing.holds(state.run_id):
             return
-        if state.status is RunStatus.FAILED:
-            outcome = RunOutcome.FAILED
-        elif state.pending:
-            outcome = RunOutcome.RUNNABLE
-        elif state.pending_requests:
-            outcome = RunOutcome.PAUSED
-        else:
-            outcome = RunOutcome.DONE
-        await leasing.release(state.run_id, outcome)
+        status = RunStatus.FAILED if state.status is RunStatus.FAILED else _resting_status(state)
+        await leasing.release(state.run_id, _OUTCOMES.get(status, RunOutcome.RUNNABLE))
 
     async def after_responses(self, state: RunState) -> None:
         """Save the checkpoint taken when answers arrive (they are now messages in flight)."""
@@ -181,12 +189,7 @@ class Checkpointer:
                     self._shared_keys[key] = self._blob(state.shared_state[key], where)
                 else:
                     self._shared_keys.pop(key, None)
-        if state.pending:
-            status = state.status
-        elif state.pending_requests:
-            status = RunStatus.IDLE_WITH_PENDING_REQUESTS
-        else:
-            status = RunStatus.IDLE
+        status = _resting_status(state)
         outputs = [self._output(eid, value) for eid, staged in writes for value in staged.outputs]
         await self._save(state, "superstep", status, outputs=outputs)
 
